@@ -1,0 +1,27 @@
+// swift-tools-version:6.0
+// sluice: L4 TCP/UDP load balancer. The daemon and CLI use Glibc, Synchronization and the
+// CSluiceLinux shim only; tests may use Foundation.
+import PackageDescription
+
+let package = Package(
+    name: "sluice",
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+        .executable(name: "sluicectl", targets: ["sluicectl"]),
+    ],
+    targets: [
+        .target(
+            name: "CSluiceLinux",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .target(name: "SluiceSys", dependencies: ["CSluiceLinux"]),
+        .target(name: "SluiceCore", dependencies: ["SluiceSys"]),
+        .target(name: "SluiceRuntime", dependencies: ["SluiceCore", "SluiceSys"]),
+        .executableTarget(name: "sluice", dependencies: ["SluiceRuntime", "SluiceCore", "SluiceSys"]),
+        .executableTarget(name: "sluicectl", dependencies: ["SluiceSys"]),
+        .testTarget(name: "SluiceSysTests", dependencies: ["SluiceSys"]),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceSys"]),
+        .testTarget(name: "E2ETests", dependencies: ["sluice"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

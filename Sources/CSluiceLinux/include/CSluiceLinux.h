@@ -1,0 +1,35 @@
+// GNU-only Linux calls and constants that Swift's Glibc module does not export.
+// Each is a real function or an extern const in shim.c: importing the headers alone
+// does not make them visible, because Glibc's module already imported those headers
+// without _GNU_SOURCE.
+#ifndef CSLUICE_LINUX_H
+#define CSLUICE_LINUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <sys/signalfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+ssize_t sluice_splice(int fd_in, int fd_out, size_t len, unsigned int flags);
+int sluice_pipe2(int fds[2], int flags);
+int sluice_set_pipe_size(int fd, int size);
+int sluice_get_pipe_size(int fd);
+int sluice_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+int sluice_errno(void);
+int sluice_peercred(int fd, uint32_t *pid, uint32_t *uid, uint32_t *gid);
+
+extern const unsigned int sluice_SPLICE_F_MOVE;
+extern const unsigned int sluice_SPLICE_F_NONBLOCK;
+extern const unsigned int sluice_SPLICE_F_MORE;
+extern const int sluice_O_NONBLOCK;
+extern const int sluice_O_CLOEXEC;
+extern const int sluice_SOCK_NONBLOCK;
+extern const int sluice_SOCK_CLOEXEC;
+
+#endif

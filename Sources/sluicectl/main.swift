@@ -1,0 +1,2 @@
+import SluiceSys
+print("sluicectl: not yet implemented")
