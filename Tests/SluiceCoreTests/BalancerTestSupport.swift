@@ -1,6 +1,7 @@
 // Helpers shared by the balancer tests: a fake ActiveCounts backed by an array, table building
 // from compact specs, and a driver that tallies picks (optionally counting each as a live session).
 import SluiceSys
+
 @testable import SluiceCore
 
 /// Session counts held in an array, as the runtime's atomics would report them.

@@ -2,6 +2,7 @@
 // pick becomes a live session, plus the shared eligibility, backup and `avoiding` rules.
 import SluiceSys
 import Testing
+
 @testable import SluiceCore
 
 @Suite struct LeastConnTests {

@@ -2,6 +2,7 @@
 // and how the sequence behaves when servers go down, come back or change weight.
 import SluiceSys
 import Testing
+
 @testable import SluiceCore
 
 @Suite struct RoundRobinTests {

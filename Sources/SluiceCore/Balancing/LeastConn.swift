@@ -23,14 +23,15 @@ package struct LeastConn: Balancer {
         var bestWeight = 1
         var id = cursor < n ? cursor : 0
         for _ in 0..<n {
-            let server = table.servers[id]
-            if scope.admits(server, id) {
+            if scope.admits(table.servers[id], id) {
+                // Only Ints are kept across the counts call (no BalancerServer copy to retain).
+                let weight = table.servers[id].weight
                 let active = counts.active(id)
-                // active / weight < bestActive / bestWeight, weights > 0.
-                if best == nil || active * bestWeight < bestActive * server.weight {
+                // active / weight < bestActive / bestWeight, as cross products (weights > 0).
+                if best == nil || active * bestWeight < bestActive * weight {
                     best = id
                     bestActive = active
-                    bestWeight = server.weight
+                    bestWeight = weight
                 }
             }
             id += 1

@@ -23,11 +23,12 @@ package struct SmoothWeightedRoundRobin: Balancer {
         var bestCurrent = 0
         var total = 0
         for id in 0..<table.count {
-            let server = table.servers[id]
             // Servers outside the scope are left untouched, like nginx's "tried" peers.
-            guard scope.admits(server, id) else { continue }
-            current[id] += server.weight
-            total += server.weight
+            guard scope.admits(table.servers[id], id) else { continue }
+            // Only the Int is kept: a live BalancerServer copy would retain its name per step.
+            let weight = table.servers[id].weight
+            current[id] += weight
+            total += weight
             if best == nil || current[id] > bestCurrent {
                 best = id
                 bestCurrent = current[id]
