@@ -13,20 +13,21 @@ import Testing
 
     private func b(_ s: String) -> [UInt8] { Array(s.utf8) }
 
-    @Test(arguments: [
-        ("    bind 0.0.0.0:80", [["bind"], ["0.0.0.0:80"]]),
-        ("\tmode\t\ttcp   ", [["mode"], ["tcp"]]),
-        ("    check tcp # a comment", [["check"], ["tcp"]]),
-        ("    user sluice#comment", [["user"], ["sluice"]]),
-        (#"    user "a b""#, [["user"], ["a b"]]),
-        (#"    user "a # not a comment""#, [["user"], ["a # not a comment"]]),
-        (#"    x "" y"#, [["x"], [""], ["y"]]),
-        (#"    x ab"cd"ef"#, [["x"], ["abcdef"]]),
-        (#"    x "\\ \" \t""#, [["x"], ["\\ \" \t"]]),
-        (#"    x "\r\n""#, [["x"], ["\r\n"]]),
-        (#"    x "\x41\x62""#, [["x"], ["Ab"]]),
-        ("    x a\\b", [["x"], ["a\\b"]]),
-    ] as [(String, [[String]])])
+    @Test(
+        arguments: [
+            ("    bind 0.0.0.0:80", [["bind"], ["0.0.0.0:80"]]),
+            ("\tmode\t\ttcp   ", [["mode"], ["tcp"]]),
+            ("    check tcp # a comment", [["check"], ["tcp"]]),
+            ("    user sluice#comment", [["user"], ["sluice"]]),
+            (#"    user "a b""#, [["user"], ["a b"]]),
+            (#"    user "a # not a comment""#, [["user"], ["a # not a comment"]]),
+            (#"    x "" y"#, [["x"], [""], ["y"]]),
+            (#"    x ab"cd"ef"#, [["x"], ["abcdef"]]),
+            (#"    x "\\ \" \t""#, [["x"], ["\\ \" \t"]]),
+            (#"    x "\r\n""#, [["x"], ["\r\n"]]),
+            (#"    x "\x41\x62""#, [["x"], ["Ab"]]),
+            ("    x a\\b", [["x"], ["a\\b"]]),
+        ] as [(String, [[String]])])
     func splitsTokens(_ line: String, _ expected: [[String]]) {
         #expect(tokens(line) == expected.map { b($0[0]) })
     }
@@ -36,7 +37,8 @@ import Testing
     }
 
     @Test func sectionsAndDirectives() {
-        let text = "# comment\nglobal   # trailing\n    workers 2\n\n   \n\t# indented comment\npool a\r\n\tbind [::]:1\r\n"
+        let text =
+            "# comment\nglobal   # trailing\n    workers 2\n\n   \n\t# indented comment\npool a\r\n\tbind [::]:1\r\n"
         let (lines, errors) = Lexer.lex(text, file: "t.conf")
         #expect(errors.isEmpty)
         #expect(lines.map(\.line) == [2, 3, 7, 8])

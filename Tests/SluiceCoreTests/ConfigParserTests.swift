@@ -123,7 +123,8 @@ func ep(_ text: String, _ port: UInt16) -> IPEndpoint { IPEndpoint(IPAddress(tex
         pg1.checkPort = 8008
         pg1.initState = .down
         pg1.line = 42
-        var pg2 = ServerConfig(name: "pg2", address: ServerAddress(host: "db.example", endpoint: ep("192.0.2.10", 5433)))
+        var pg2 = ServerConfig(
+            name: "pg2", address: ServerAddress(host: "db.example", endpoint: ep("192.0.2.10", 5433)))
         pg2.line = 43
         var pg3 = ServerConfig(name: "pg3", address: ServerAddress(host: "fd00::3", endpoint: ep("fd00::3", 5432)))
         pg3.initState = .up
@@ -191,8 +192,14 @@ func ep(_ text: String, _ port: UInt16) -> IPEndpoint { IPEndpoint(IPAddress(tex
 
     @Test(arguments: [
         ("check tcp", check(.tcp)),
-        ("check tcp interval 500ms timeout 250ms rise 1 fall 1 jitter 0%", check(.tcp, interval: .milliseconds(500), timeout: .milliseconds(250), rise: 1, fall: 1, jitter: 0)),
-        ("check tcp jitter 100% fall 9 rise 4 timeout 3s interval 1m", check(.tcp, interval: .seconds(60), timeout: .seconds(3), rise: 4, fall: 9, jitter: 100)),
+        (
+            "check tcp interval 500ms timeout 250ms rise 1 fall 1 jitter 0%",
+            check(.tcp, interval: .milliseconds(500), timeout: .milliseconds(250), rise: 1, fall: 1, jitter: 0)
+        ),
+        (
+            "check tcp jitter 100% fall 9 rise 4 timeout 3s interval 1m",
+            check(.tcp, interval: .seconds(60), timeout: .seconds(3), rise: 4, fall: 9, jitter: 100)
+        ),
         ("check redis", check(.redis(password: nil))),
         (#"check redis password "s3cr et" rise 3"#, check(.redis(password: "s3cr et"), rise: 3)),
         ("check redis-master", check(.redisMaster(password: nil))),
@@ -211,7 +218,8 @@ func ep(_ text: String, _ port: UInt16) -> IPEndpoint { IPEndpoint(IPAddress(tex
     }
 
     @Test func sendBytesAreExact() throws {
-        let config = try #require(loadOK(#"pool p\#n    bind 0.0.0.0:1\#n    check send "\x00\xff\x01A\\" expect "\xFF\x00""#))
+        let config = try #require(
+            loadOK(#"pool p\#n    bind 0.0.0.0:1\#n    check send "\x00\xff\x01A\\" expect "\xFF\x00""#))
         #expect(config.pools[0].settings.check.kind == .send([0x00, 0xFF, 0x01, 0x41, 0x5C], expect: [0xFF, 0x00]))
     }
 
@@ -266,8 +274,13 @@ func ep(_ text: String, _ port: UInt16) -> IPEndpoint { IPEndpoint(IPAddress(tex
         final class Seen: @unchecked Sendable { var names: [String] = [] }
         let seen = Seen()
         _ = ConfigLoader.load(
-            text: "pool p\n    bind 0.0.0.0:1\n    server a 1.2.3.4:1\n    server b [::1]:1\n    server c x.example:1\n",
-            file: "t.conf", resolve: { seen.names.append($0); return fakeResolve($0) })
+            text:
+                "pool p\n    bind 0.0.0.0:1\n    server a 1.2.3.4:1\n    server b [::1]:1\n    server c x.example:1\n",
+            file: "t.conf",
+            resolve: {
+                seen.names.append($0)
+                return fakeResolve($0)
+            })
         #expect(seen.names == ["x.example"])
     }
 

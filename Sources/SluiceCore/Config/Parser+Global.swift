@@ -15,7 +15,7 @@ extension ConfigParser {
             guard let text = singleOnce(d, "workers", expected: "auto or 1..1024", global: true) else { return }
             if text == "auto" {
                 g.workers = nil
-            } else if ValueParser.decimal(text) == nil && !text.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            } else if !text.allSatisfy({ $0.isASCII && $0.isNumber }) {
                 report(d.line, "invalid workers '\(text)' (expected auto or 1..1024)")
             } else if let n = value(d.line, ValueParser.integer(text, "workers", 1...1024)) {
                 g.workers = n
@@ -74,8 +74,8 @@ extension ConfigParser {
                 return
             }
             guard kind.text == "shutdown" else {
-                let where_ = Self.poolTimeouts.contains(kind.text) ? " (it belongs in a pool or defaults section)" : ""
-                report(d.line, "unknown global timeout '\(kind.text)' (expected shutdown)" + where_)
+                let belongs = Self.poolTimeouts.contains(kind.text) ? " (it belongs in a pool or defaults section)" : ""
+                report(d.line, "unknown global timeout '\(kind.text)' (expected shutdown)" + belongs)
                 return
             }
             let rest = Directive(name: "timeout shutdown", args: Array(d.args.dropFirst()), line: d.line)
@@ -84,9 +84,9 @@ extension ConfigParser {
             else { return }
             g.timeoutShutdown = duration
         default:
-            let where_ =
+            let belongs =
                 Self.poolDirectives.contains(d.name) ? " (it belongs in a pool or defaults section)" : ""
-            report(d.line, "unknown global directive '\(d.name)'" + where_)
+            report(d.line, "unknown global directive '\(d.name)'" + belongs)
         }
     }
 
@@ -122,7 +122,8 @@ extension ConfigParser {
             let text = modeToken.text
             let octal = text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") }
             guard !text.isEmpty, octal, text.count <= 4, let mode = UInt32(text, radix: 8), mode <= 0o777 else {
-                report(d.line, "invalid admin-socket mode '\(text)' (expected octal permissions 0000..0777, as in 0660)")
+                report(
+                    d.line, "invalid admin-socket mode '\(text)' (expected octal permissions 0000..0777, as in 0660)")
                 return
             }
             if rest.count > 1 {

@@ -46,8 +46,8 @@ extension ConfigParser {
                 return true
             }
             guard Self.poolTimeouts.contains(kind.text) else {
-                let where_ = kind.text == "shutdown" ? " (it belongs in the global section)" : ""
-                report(d.line, "unknown timeout '\(kind.text)' (expected \(kinds))" + where_)
+                let belongs = kind.text == "shutdown" ? " (it belongs in the global section)" : ""
+                report(d.line, "unknown timeout '\(kind.text)' (expected \(kinds))" + belongs)
                 return true
             }
             let name = "timeout \(kind.text)"

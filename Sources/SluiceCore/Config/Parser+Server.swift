@@ -16,7 +16,8 @@ extension ConfigParser {
         }
         let name = value(d.line, ValueParser.name(args[0].text, "server name"))
         let address = serverAddress(args[1].text, server: args[0].text, line: d.line)
-        var server = ServerConfig(name: name ?? "", address: address ?? ServerAddress(host: "", endpoint: IPEndpoint(.anyV4, 0)))
+        var server = ServerConfig(
+            name: name ?? "", address: address ?? ServerAddress(host: "", endpoint: IPEndpoint(.anyV4, 0)))
         server.line = d.line
         var given: Set<String> = []
         var i = 2
@@ -52,7 +53,8 @@ extension ConfigParser {
             case "check-port":
                 server.checkPort = value(d.line, ValueParser.integer(text, "check-port", 1...65535)).map { UInt16($0) }
             default:
-                server.initState = value(d.line, ValueParser.keyword(text, "init-state", [("up", InitState.up), ("down", .down)]))
+                server.initState = value(
+                    d.line, ValueParser.keyword(text, "init-state", [("up", InitState.up), ("down", .down)]))
             }
             i += 2
         }
@@ -75,7 +77,8 @@ extension ConfigParser {
             if host.allSatisfy({ $0 == "." || ($0.isASCII && $0.isNumber) }) {
                 report(line, "invalid IPv4 address '\(host)' in server address")
             } else {
-                report(line, "invalid host name '\(host)' in server address (expected letters, digits, '-', '_' or '.')")
+                report(
+                    line, "invalid host name '\(host)' in server address (expected letters, digits, '-', '_' or '.')")
             }
             return nil
         }

@@ -94,7 +94,9 @@ struct ConfigParser {
             result.pools.append(ParsedPool(config: pool))
             section = .pool
         default:
-            report(line.line, "unknown section '\(keyword)' (expected global, defaults or pool; directives must be indented)")
+            report(
+                line.line,
+                "unknown section '\(keyword)' (expected global, defaults or pool; directives must be indented)")
             section = .skipped
         }
     }
@@ -148,7 +150,9 @@ struct ConfigParser {
         if section != .global && Self.globalDirectives.contains(name) && !Self.poolDirectives.contains(name) {
             return " (it belongs in the global section)"
         }
-        if section == .global && Self.poolDirectives.contains(name) { return " (it belongs in a pool or defaults section)" }
+        if section == .global && Self.poolDirectives.contains(name) {
+            return " (it belongs in a pool or defaults section)"
+        }
         return ""
     }
 

@@ -21,7 +21,8 @@ enum ConfigValidator {
                 poolLines[p.name] = p.line
             }
             if p.binds.isEmpty {
-                report(p.line, "pool '\(p.name)' has no bind (expected at least one 'bind ADDR:PORT' or 'bind fd:NAME')")
+                report(
+                    p.line, "pool '\(p.name)' has no bind (expected at least one 'bind ADDR:PORT' or 'bind fd:NAME')")
             }
             for (bind, line) in zip(p.binds, pool.bindLines) {
                 let key: String
@@ -38,7 +39,8 @@ enum ConfigValidator {
             var serverLines: [String: Int] = [:]
             for server in p.servers {
                 if let first = serverLines[server.name] {
-                    report(server.line, "duplicate server '\(server.name)' in pool '\(p.name)' (first at line \(first))")
+                    report(
+                        server.line, "duplicate server '\(server.name)' in pool '\(p.name)' (first at line \(first))")
                 } else {
                     serverLines[server.name] = server.line
                 }
@@ -49,29 +51,12 @@ enum ConfigValidator {
                 default:
                     report(
                         p.line,
-                        "pool '\(p.name)' has single-primary on without a role check (expected check redis-master or check http)")
+                        "pool '\(p.name)' has single-primary on without a role check (expected check redis-master or check http)"
+                    )
                 }
             }
         }
         let config = Config(file: file, global: parsed.global, pools: parsed.pools.map(\.config))
         return (config, errors)
-    }
-}
-
-package enum ConfigLoader {
-    /// `file` is the path as the user gave it; it prefixes every error. `resolve` turns a server
-    /// host name into an address (nil: cannot resolve), called once per host name written.
-    package static func load(text: String, file: String, resolve: (String) -> IPAddress?) -> Result<Config, ConfigErrors> {
-        withoutActuallyEscaping(resolve) { resolve in
-            let (lines, lexErrors) = Lexer.lex(text, file: file)
-            var parser = ConfigParser(file: file, resolve: resolve)
-            parser.parse(lines)
-            let (config, semanticErrors) = ConfigValidator.validate(parser.result, file: file)
-            // A stable sort keeps the errors of one line in the order they were found.
-            let all = (lexErrors + parser.errors + semanticErrors).enumerated()
-                .sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }
-                .map(\.element)
-            return all.isEmpty ? .success(config) : .failure(ConfigErrors(all))
-        }
     }
 }

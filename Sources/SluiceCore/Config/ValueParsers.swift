@@ -30,10 +30,12 @@ enum ValueParser {
 
     static func integer(_ text: String, _ what: String, _ range: ClosedRange<Int>) -> Result<Int, ValueError> {
         guard isDigits(text) else {
-            return .failure(ValueError("invalid \(what) '\(text)' (expected a number in \(range.lowerBound)..\(range.upperBound))"))
+            return .failure(
+                ValueError("invalid \(what) '\(text)' (expected a number in \(range.lowerBound)..\(range.upperBound))"))
         }
         guard let value = decimal(text), range.contains(value) else {
-            return .failure(ValueError("\(what) \(text) out of range (expected \(range.lowerBound)..\(range.upperBound))"))
+            return .failure(
+                ValueError("\(what) \(text) out of range (expected \(range.lowerBound)..\(range.upperBound))"))
         }
         return .success(value)
     }
@@ -62,7 +64,7 @@ enum ValueParser {
             return .failure(ValueError("unknown unit '\(unit)' in \(what) '\(text)' (expected ms, s, m, h or d)"))
         }
         guard !digits.isEmpty else { return .failure(ValueError("invalid \(what) '\(text)' \(expected)")) }
-        guard let count = decimal(digits), case let (ms, false) = count.multipliedReportingOverflow(by: scale),
+        guard let count = decimal(digits), case (let ms, false) = count.multipliedReportingOverflow(by: scale),
             ms <= maxDurationMilliseconds
         else {
             return .failure(ValueError("\(what) '\(text)' out of range (at most 365d)"))
@@ -84,11 +86,13 @@ enum ValueParser {
         guard !digits.isEmpty, scale > 0 else {
             return .failure(ValueError("invalid \(what) '\(text)' (expected bytes, or a number with suffix k or m)"))
         }
-        guard let count = decimal(digits), case let (bytes, false) = count.multipliedReportingOverflow(by: scale),
+        guard let count = decimal(digits), case (let bytes, false) = count.multipliedReportingOverflow(by: scale),
             range.contains(bytes)
         else {
             return .failure(
-                ValueError("\(what) \(text) out of range (expected \(formatSize(range.lowerBound))..\(formatSize(range.upperBound)))"))
+                ValueError(
+                    "\(what) \(text) out of range (expected \(formatSize(range.lowerBound))..\(formatSize(range.upperBound)))"
+                ))
         }
         return .success(bytes)
     }
@@ -126,7 +130,9 @@ enum ValueParser {
     }
 
     static func name(_ text: String, _ what: String) -> Result<String, ValueError> {
-        isName(text) ? .success(text) : .failure(ValueError("invalid \(what) '\(text)' (expected letters, digits, '_', '.' or '-')"))
+        isName(text)
+            ? .success(text)
+            : .failure(ValueError("invalid \(what) '\(text)' (expected letters, digits, '_', '.' or '-')"))
     }
 
     /// Text for paths, user names and passwords: valid UTF-8, not empty, no NUL byte.
@@ -147,7 +153,9 @@ enum ValueParser {
     }
 
     /// Splits `HOST:PORT` or `[V6]:PORT`; returns the host without brackets and whether it had them.
-    static func splitHostPort(_ text: String, _ what: String) -> Result<(host: Substring, bracketed: Bool, port: UInt16), ValueError> {
+    static func splitHostPort(_ text: String, _ what: String) -> Result<
+        (host: Substring, bracketed: Bool, port: UInt16), ValueError
+    > {
         let expected = "(expected ADDR:PORT, with IPv6 as [ADDR]:PORT)"
         var host: Substring
         var rest: Substring
@@ -169,10 +177,13 @@ enum ValueParser {
             host = text[..<colon]
             rest = text[text.index(after: colon)...]
             if host.contains(":") {
-                return .failure(ValueError("invalid \(what) '\(text)': an IPv6 address needs brackets, as in [::1]:\(rest)"))
+                return .failure(
+                    ValueError("invalid \(what) '\(text)': an IPv6 address needs brackets, as in [::1]:\(rest)"))
             }
         }
-        guard !host.isEmpty else { return .failure(ValueError("invalid \(what) '\(text)': missing address \(expected)")) }
+        guard !host.isEmpty else {
+            return .failure(ValueError("invalid \(what) '\(text)': missing address \(expected)"))
+        }
         switch port(rest, what) {
         case .success(let p): return .success((host, bracketed, p))
         case .failure(let e): return .failure(e)
