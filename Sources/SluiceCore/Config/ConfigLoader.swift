@@ -5,9 +5,9 @@ import SluiceSys
 package enum ConfigLoader {
     /// `file` is the path as the user gave it; it prefixes every error. `resolve` turns a server
     /// host name into an address (nil: cannot resolve), called once per host name written.
-    package static func load(text: String, file: String, resolve: (String) -> IPAddress?) -> Result<
-        Config, ConfigErrors
-    > {
+    package static func load(
+        text: String, file: String, resolve: (String) -> IPAddress?
+    ) -> Result<Config, ConfigErrors> {
         withoutActuallyEscaping(resolve) { resolve in
             let (lines, lexErrors) = Lexer.lex(text, file: file)
             var parser = ConfigParser(file: file, resolve: resolve)
