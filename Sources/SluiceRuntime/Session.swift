@@ -26,7 +26,9 @@ struct Session {
     var started = Instant(nanoseconds: 0)
     var lastActivity = Instant(nanoseconds: 0)
     var connectDeadline = Instant.distantFuture
-    var timerArmed = false
+    /// Deadline of the session's live heap entry (distantFuture: none). Older entries that
+    /// pop with another deadline are obsolete and skipped.
+    var timerDeadline = Instant.distantFuture
     var clientReadable = false
     var clientWritable = true
     var serverReadable = false

@@ -30,6 +30,12 @@ package final class Supervisor {
             let control = try Epoll()
             try control.add(signals.fd, [.readable], data: 0)
             listeners = try bindListeners()
+            do {
+                try Privileges.drop(user: config.global.user, group: config.global.group)
+            } catch {
+                for l in listeners { l.fd.close() }
+                throw StartupError("\(config.file): cannot drop privileges: \(error)")
+            }
             return serve(signals, control)
         } catch {
             StdIO.errorLine("sluice: \(error)")
@@ -38,6 +44,7 @@ package final class Supervisor {
     }
 
     private func serve(_ signals: borrowing SignalFD, _ epoll: borrowing Epoll) -> Int32 {
+        warnUnimplemented()
         let shared = SharedState(config: config, logger: logger)
         let workerCount = config.global.workers ?? SystemInfo.cpuCount
         do {
@@ -155,5 +162,20 @@ package final class Supervisor {
             if pool.settings.proxyProtocol != .off { problems.append("\(at): proxy-protocol is not implemented yet") }
         }
         if !problems.isEmpty { throw StartupError(problems.joined(separator: "\n")) }
+    }
+
+    /// Settings that are stored but not acted on yet; said once at start so nobody relies on them unknowingly.
+    func warnUnimplemented() {
+        if let admin = config.global.adminSocket {
+            logger.warn("admin socket is not implemented yet; not listening", ["path": admin.path])
+        }
+        if let metrics = config.global.metrics {
+            logger.warn("metrics endpoint is not implemented yet; not listening", ["addr": "\(metrics)"])
+        }
+        if config.global.stateFile != nil { logger.warn("state-file is not implemented yet; ignored") }
+        for pool in config.pools where pool.settings.check.kind != .none {
+            logger.warn("health checks are not implemented yet: every server not disabled counts as up",
+                        ["pool": pool.name])
+        }
     }
 }

@@ -67,6 +67,8 @@ extension Worker {
         }
         sessions[slot].serverID = -1
         sessions[slot].lastFailed = id
+        sessions[slot].serverReadable = false
+        sessions[slot].serverWritable = false
         log.warn("connect failed", ["pool": pool.name, "server": server.name, "client": "\(sessions[slot].peer)",
                                     "error": "\(error)", "attempt": "\(sessions[slot].attempts)"])
         if sessions[slot].attempts <= pool.settings.retries { return true }

@@ -11,6 +11,9 @@ extension Worker {
         let writable = !ev.isDisjoint(with: [.writable, .hangup, .error])
         if server {
             if sessions[slot].state == .connecting {
+                // A backend that speaks first may have sent its greeting by the time the
+                // connect is reported: keep that edge, it will not be reported again.
+                if readable { sessions[slot].serverReadable = true }
                 if writable { connectEvent(slot) }
                 return
             }
@@ -77,10 +80,11 @@ extension Worker {
         sessions.free(slot)
     }
 
-    /// Ensures one timer entry exists for the session; it is re-evaluated when it fires.
+    /// Ensures the session has a heap entry no later than its current due time. Later due
+    /// times (activity) need no heap work: the entry is re-evaluated when it fires.
     mutating func armTimer(_ slot: UInt32) {
-        guard let due = dueTime(slot), !sessions[slot].timerArmed else { return }
-        sessions[slot].timerArmed = true
+        guard let due = dueTime(slot), due < sessions[slot].timerDeadline else { return }
+        sessions[slot].timerDeadline = due
         timers.push(TimerEntry(deadline: due, slot: slot, generation: sessions[slot].generation))
     }
 
@@ -98,9 +102,9 @@ extension Worker {
         while let entry = timers.popDue(now) {
             let slot = entry.slot
             guard Int(slot) < sessions.slots.count, sessions[slot].generation == entry.generation,
-                sessions[slot].state != .free
+                sessions[slot].state != .free, sessions[slot].timerDeadline == entry.deadline
             else { continue }
-            sessions[slot].timerArmed = false
+            sessions[slot].timerDeadline = .distantFuture
             guard let due = dueTime(slot) else { continue }
             if due > now {
                 armTimer(slot)
