@@ -50,7 +50,7 @@ final class SluiceProcess {
         try waitUntil("\(count) log line(s) containing \(needle)", timeout: timeout, lastSeen: { "\(self.status)\n\(self.stderr)" }) {
             if logLines(containing: needle).count >= count { return true }
             if !process.isRunning {
-                throw HarnessError("sluice exited (\(ExitStatus(process))) while waiting for \(needle); stderr:\n\(stderr)")
+                throw HarnessError("sluice exited (\(ExitStatus(process))) while waiting for \(needle); stderr:\n\(stderr)stdout:\n\(stdout)")
             }
             return false
         }
