@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 #include "CSluiceLinux.h"
 
@@ -23,6 +24,8 @@ int sluice_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
 }
 
 int sluice_errno(void) { return errno; }
+
+int sluice_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }
 
 int sluice_peercred(int fd, uint32_t *pid, uint32_t *uid, uint32_t *gid) {
     struct ucred cred;

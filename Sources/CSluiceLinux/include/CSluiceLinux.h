@@ -22,6 +22,7 @@ int sluice_set_pipe_size(int fd, int size);
 int sluice_get_pipe_size(int fd);
 int sluice_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int sluice_errno(void);
+int sluice_set_thread_name(const char *name);
 int sluice_peercred(int fd, uint32_t *pid, uint32_t *uid, uint32_t *gid);
 
 extern const unsigned int sluice_SPLICE_F_MOVE;

@@ -1,0 +1,62 @@
+// Checks that span lines or sections, run after parsing: unique pool and server names, binds
+// used once (per protocol: TCP and UDP may share a port), every pool bound, role checks for
+// single-primary. Builds the final Config when nothing is wrong.
+
+import SluiceSys
+
+enum ConfigValidator {
+    static func validate(_ parsed: ParsedConfig, file: String) -> (config: Config, errors: [ConfigError]) {
+        var errors: [ConfigError] = []
+        func report(_ line: Int, _ message: String) {
+            errors.append(ConfigError(file: file, line: line, message: message))
+        }
+        var poolLines: [String: Int] = [:]
+        /// Key: the bind and, for inet binds, the protocol; value: first line and pool name.
+        var binds: [String: (line: Int, pool: String)] = [:]
+        for pool in parsed.pools {
+            let p = pool.config
+            if let first = poolLines[p.name] {
+                report(p.line, "duplicate pool '\(p.name)' (first at line \(first))")
+            } else {
+                poolLines[p.name] = p.line
+            }
+            if p.binds.isEmpty {
+                report(
+                    p.line, "pool '\(p.name)' has no bind (expected at least one 'bind ADDR:PORT' or 'bind fd:NAME')")
+            }
+            for (bind, line) in zip(p.binds, pool.bindLines) {
+                let key: String
+                switch bind {
+                case .inet(let endpoint): key = "\(p.settings.mode.rawValue) \(endpoint)"
+                case .fd(let name): key = "fd:\(name)"
+                }
+                if let first = binds[key] {
+                    report(line, "bind \(bind) is already used at line \(first.line) (pool '\(first.pool)')")
+                } else {
+                    binds[key] = (line, p.name)
+                }
+            }
+            var serverLines: [String: Int] = [:]
+            for server in p.servers {
+                if let first = serverLines[server.name] {
+                    report(
+                        server.line, "duplicate server '\(server.name)' in pool '\(p.name)' (first at line \(first))")
+                } else {
+                    serverLines[server.name] = server.line
+                }
+            }
+            if p.settings.singlePrimary {
+                switch p.settings.check.kind {
+                case .redisMaster, .http: break
+                default:
+                    report(
+                        p.line,
+                        "pool '\(p.name)' has single-primary on without a role check (expected check redis-master or check http)"
+                    )
+                }
+            }
+        }
+        let config = Config(file: file, global: parsed.global, pools: parsed.pools.map(\.config))
+        return (config, errors)
+    }
+}

@@ -1,0 +1,61 @@
+// Shared counters read by `show`, metrics and leastconn. Workers update them with relaxed
+// atomics (never a lock); readers get a consistent-enough snapshot per counter.
+import Synchronization
+
+package enum RejectReason: Int, CaseIterable, Sendable {
+    case maxconn = 0, queueTimeout, noServer, connectFailed
+
+    package var label: String {
+        switch self {
+        case .maxconn: "maxconn"
+        case .queueTimeout: "queue-timeout"
+        case .noServer: "no-server"
+        case .connectFailed: "connect-failed"
+        }
+    }
+}
+
+package final class PoolStats: Sendable {
+    package let current = Atomic<Int>(0)
+    package let total = Atomic<UInt64>(0)
+    /// Client -> server bytes.
+    package let bytesIn = Atomic<UInt64>(0)
+    /// Server -> client bytes.
+    package let bytesOut = Atomic<UInt64>(0)
+    package let queued = Atomic<Int>(0)
+    private let rejectedMaxconn = Atomic<UInt64>(0)
+    private let rejectedQueue = Atomic<UInt64>(0)
+    private let rejectedNoServer = Atomic<UInt64>(0)
+    private let rejectedConnect = Atomic<UInt64>(0)
+
+    package init() {}
+
+    package func reject(_ reason: RejectReason) {
+        switch reason {
+        case .maxconn: rejectedMaxconn.add(1, ordering: .relaxed)
+        case .queueTimeout: rejectedQueue.add(1, ordering: .relaxed)
+        case .noServer: rejectedNoServer.add(1, ordering: .relaxed)
+        case .connectFailed: rejectedConnect.add(1, ordering: .relaxed)
+        }
+    }
+
+    package func rejected(_ reason: RejectReason) -> UInt64 {
+        switch reason {
+        case .maxconn: rejectedMaxconn.load(ordering: .relaxed)
+        case .queueTimeout: rejectedQueue.load(ordering: .relaxed)
+        case .noServer: rejectedNoServer.load(ordering: .relaxed)
+        case .connectFailed: rejectedConnect.load(ordering: .relaxed)
+        }
+    }
+}
+
+package final class ServerStats: Sendable {
+    /// Sessions running on this server now; leastconn reads it from every worker.
+    package let active = Atomic<Int>(0)
+    package let total = Atomic<UInt64>(0)
+    package let connectFailures = Atomic<UInt64>(0)
+    package let bytesIn = Atomic<UInt64>(0)
+    package let bytesOut = Atomic<UInt64>(0)
+
+    package init() {}
+}

@@ -1,0 +1,21 @@
+// A worker's balancer for one pool. One optional per algorithm (exactly one is set) so a
+// pick mutates the algorithm in place through optional chaining: no existential, no copy.
+import SluiceCore
+
+struct PoolBalancer {
+    private var leastConn: LeastConn?
+    private var roundRobin: SmoothWeightedRoundRobin?
+
+    init(_ pool: PoolRuntime) {
+        let servers = pool.servers.map(\.balancerView)
+        switch pool.settings.balance {
+        case .leastconn, .hash: leastConn = LeastConn(servers: servers)
+        case .roundrobin: roundRobin = SmoothWeightedRoundRobin(servers: servers)
+        }
+    }
+
+    mutating func pick(_ key: FlowKey, avoiding: ServerID?, counts: ServerActiveCounts) -> ServerID? {
+        if let id = leastConn?.pick(key, avoiding: avoiding, counts: counts) { return id }
+        return roundRobin?.pick(key, avoiding: avoiding, counts: counts) ?? nil
+    }
+}

@@ -1,0 +1,77 @@
+// A TCP session's state, kept by value in the worker's slab (no allocation per session).
+//
+//   free --accept--> connecting --connect ok--> proxying --both pumps done--> free
+//                      |  ^  connect failed,                |  error/RST/idle
+//                      |  +--retries left (other server)    v
+//                      +--no retries left / no server--> free (client closed)
+//
+// Each direction is a SplicePump; half-close is a pump that is done while the other runs.
+import SluiceSys
+
+enum SessionState: UInt8 {
+    case free, connecting, proxying
+}
+
+struct Session {
+    var generation: UInt32 = 0
+    var state: SessionState = .free
+    var client: FD = .invalid
+    var server: FD = .invalid
+    var pool: Int = 0
+    var serverID: Int = -1
+    var attempts = 0
+    var lastFailed: Int? = nil
+    var id: UInt64 = 0
+    var peer = IPEndpoint(.anyV4, 0)
+    var started = Instant(nanoseconds: 0)
+    var lastActivity = Instant(nanoseconds: 0)
+    var connectDeadline = Instant.distantFuture
+    var timerArmed = false
+    var clientReadable = false
+    var clientWritable = true
+    var serverReadable = false
+    var serverWritable = false
+    /// client -> server
+    var up = SplicePump()
+    /// server -> client
+    var down = SplicePump()
+}
+
+extension Session {
+    /// Runs both directions; returns whether any byte moved.
+    mutating func pumpBoth(_ pipes: inout PipePool) throws(Errno) -> Bool {
+        let upMoved = try up.run(
+            src: client, dst: server, srcReadable: &clientReadable, dstWritable: &serverWritable, pipes: &pipes)
+        let downMoved = try down.run(
+            src: server, dst: client, srcReadable: &serverReadable, dstWritable: &clientWritable, pipes: &pipes)
+        return upMoved || downMoved
+    }
+}
+
+/// Sessions in a slab indexed by slot; a slot's generation changes when it is freed, so
+/// stale epoll events and timers for an old session are recognised and dropped.
+struct SessionTable {
+    private(set) var slots: ContiguousArray<Session> = []
+    private var freeList: [UInt32] = []
+    private(set) var live = 0
+
+    mutating func allocate() -> UInt32 {
+        live += 1
+        if let slot = freeList.popLast() { return slot }
+        slots.append(Session())
+        return UInt32(slots.count - 1)
+    }
+
+    mutating func free(_ slot: UInt32) {
+        let generation = slots[Int(slot)].generation &+ 1
+        slots[Int(slot)] = Session()
+        slots[Int(slot)].generation = generation & 0xFF_FFFF
+        freeList.append(slot)
+        live -= 1
+    }
+
+    subscript(_ slot: UInt32) -> Session {
+        _read { yield slots[Int(slot)] }
+        _modify { yield &slots[Int(slot)] }
+    }
+}

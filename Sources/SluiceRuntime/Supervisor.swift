@@ -1,0 +1,163 @@
+// The control thread: binds listeners, starts the workers, then waits on a signalfd.
+// SIGTERM/SIGINT close the listeners at once and let sessions finish up to
+// `timeout shutdown` (0: no limit); a second signal cuts that wait short.
+import SluiceCore
+import SluiceSys
+
+package struct StartupError: Error, CustomStringConvertible {
+    package var description: String
+    package init(_ description: String) { self.description = description }
+}
+
+package final class Supervisor {
+    let config: Config
+    let logger: Logger
+    private var listeners: [Listener] = []
+    private var channels: [WorkerChannel] = []
+    private var threads: [ThreadHandle] = []
+
+    package init(config: Config, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    /// Runs until stopped by a signal; returns the process exit code.
+    package func run() -> Int32 {
+        let signals: SignalFD
+        do {
+            try Supervisor.checkSupported(config)
+            signals = try SignalFD([.terminate, .interrupt, .hangup])
+            listeners = try bindListeners()
+        } catch {
+            logger.error("\(error)")
+            StdIO.errorLine("sluice: \(error)")
+            for l in listeners { l.fd.close() }
+            return 1
+        }
+        let shared = SharedState(config: config, logger: logger)
+        let workerCount = config.global.workers ?? SystemInfo.cpuCount
+        do {
+            for i in 0..<workerCount { channels.append(try WorkerChannel(index: i)) }
+        } catch {
+            StdIO.errorLine("sluice: cannot create worker channel: \(error)")
+            return 1
+        }
+        for channel in channels {
+            let listeners = self.listeners
+            threads.append(ThreadHandle.spawn(name: "sluice-w\(channel.index)") {
+                Supervisor.workerMain(channel: channel, shared: shared, listeners: listeners)
+            })
+        }
+        logger.info("ready", ["pools": "\(config.pools.count)", "workers": "\(workerCount)",
+                              "listeners": "\(listeners.count)", "pid": "\(SystemInfo.pid)"])
+        return controlLoop(signals)
+    }
+
+    private static func workerMain(channel: WorkerChannel, shared: SharedState, listeners: [Listener]) {
+        do {
+            var worker = Worker(epoll: try Epoll(), channel: channel, shared: shared, listeners: listeners)
+            try worker.start()
+            worker.run()
+            channel.exited.store(true, ordering: .releasing)
+        } catch {
+            shared.logger.error("worker cannot start", ["worker": "\(channel.index)", "error": "\(error)"])
+            StdIO.errorLine("sluice: worker \(channel.index) cannot start: \(error)")
+            ProcessControl.exit(1)
+        }
+    }
+
+    private func controlLoop(_ signals: borrowing SignalFD) -> Int32 {
+        var stopping = false
+        let epoll: Epoll
+        do {
+            epoll = try Epoll()
+            try epoll.add(signals.fd, [.readable], data: 0)
+        } catch {
+            StdIO.errorLine("sluice: cannot watch signals: \(error)")
+            return 1
+        }
+        var events = EpollEventBuffer(capacity: 8)
+        while true {
+            // While stopping, poll for the workers to finish; otherwise sleep until a signal.
+            _ = epoll.wait(into: &events, timeoutMillis: stopping ? 20 : -1)
+            while let signal = signals.next() {
+                switch signal {
+                case .hangup:
+                    logger.warn("SIGHUP received: reload is not implemented yet; configuration unchanged")
+                case .terminate, .interrupt:
+                    if stopping {
+                        logger.info("second stop signal: closing all sessions now")
+                        for c in channels { c.send(.shutdown(deadline: Instant.now())) }
+                    } else {
+                        stopping = true
+                        beginShutdown()
+                    }
+                }
+            }
+            if stopping && threadsFinished() { break }
+        }
+        for t in threads { t.join() }
+        logger.info("stopped")
+        return 0
+    }
+
+    private func threadsFinished() -> Bool {
+        channels.allSatisfy { $0.exited.load(ordering: .acquiring) }
+    }
+
+    private func beginShutdown() {
+        let timeout = config.global.timeoutShutdown
+        let deadline = timeout == .zero ? Instant.distantFuture : Instant.now() + timeout
+        logger.info("stopping: listeners closed, waiting for sessions",
+                    ["sessions": "\(channels.reduce(0) { $0 + $1.liveSessions.load(ordering: .relaxed) })",
+                     "timeout_ms": "\(timeout.milliseconds)"])
+        for c in channels { c.send(.shutdown(deadline: deadline)) }
+        // Close the listeners only once no worker watches them (an event for a closed fd
+        // number could otherwise reach a worker after the number is reused).
+        let start = Instant.now()
+        while !channels.allSatisfy({ $0.listenersReleased.load(ordering: .acquiring) }) {
+            if Instant.now().millis(since: start) > 5000 {
+                logger.error("workers did not release listeners in 5s; closing anyway")
+                break
+            }
+            ProcessControl.sleepMillis(1)
+        }
+        for l in listeners { l.fd.close() }
+        listeners = []
+    }
+
+    private func bindListeners() throws -> [Listener] {
+        var bound: [Listener] = []
+        for (index, pool) in config.pools.enumerated() {
+            for bind in pool.binds {
+                switch bind {
+                case .inet(let endpoint):
+                    do {
+                        let fd = try Socket.listen(endpoint)
+                        bound.append(Listener(fd: fd, pool: index, name: endpoint.description))
+                    } catch {
+                        for l in bound { l.fd.close() }
+                        throw StartupError("\(config.file):\(pool.line): pool \(pool.name): cannot listen on \(endpoint): \(error)")
+                    }
+                case .fd(let name):
+                    for l in bound { l.fd.close() }
+                    throw StartupError("\(config.file):\(pool.line): pool \(pool.name): bind fd:\(name): socket activation is not implemented yet")
+                }
+            }
+        }
+        return bound
+    }
+
+    /// Grammar that parses but whose behaviour has not landed yet is refused at start-up
+    /// rather than silently ignored.
+    static func checkSupported(_ config: Config) throws(StartupError) {
+        var problems: [String] = []
+        for pool in config.pools {
+            let at = "\(config.file):\(pool.line): pool \(pool.name)"
+            if pool.settings.mode == .udp { problems.append("\(at): mode udp is not implemented yet") }
+            if pool.settings.balance == .hash { problems.append("\(at): balance hash is not implemented yet") }
+            if pool.settings.proxyProtocol != .off { problems.append("\(at): proxy-protocol is not implemented yet") }
+        }
+        if !problems.isEmpty { throw StartupError(problems.joined(separator: "\n")) }
+    }
+}

@@ -1,0 +1,74 @@
+// Accepting clients: the global and pool `maxconn` caps, then a session slot and a connect.
+import SluiceCore
+import SluiceSys
+
+extension Worker {
+    /// Accepts a bounded batch: the listener is level-triggered, so what is left wakes us again
+    /// and one busy listener cannot starve this worker's sessions.
+    mutating func acceptAll(_ listener: Listener) {
+        var peer = SocketAddress()
+        for _ in 0..<64 {
+            let accepted: FD?
+            do {
+                accepted = try Socket.accept(listener.fd, peer: &peer)
+            } catch {
+                // Out of fds or memory: stop accepting for a moment instead of spinning on a
+                // listener that stays readable.
+                log.error("accept failed; pausing accepts for 100ms", ["listener": listener.name, "error": "\(error)"])
+                unwatchListeners()
+                acceptPausedUntil = now + .milliseconds(100)
+                return
+            }
+            guard let fd = accepted else { return }
+            startSession(fd, peer: peer.endpoint ?? IPEndpoint(.anyV4, 0), pool: listener.pool)
+        }
+    }
+
+    private mutating func startSession(_ fd: FD, peer: IPEndpoint, pool index: Int) {
+        let pool = shared.pools[index]
+        if shared.active.wrappingAdd(1, ordering: .relaxed).newValue > shared.maxconn {
+            shared.active.wrappingSubtract(1, ordering: .relaxed)
+            reject(fd, pool: pool, .maxconn, peer: peer)
+            return
+        }
+        let poolCurrent = pool.stats.current.wrappingAdd(1, ordering: .relaxed).newValue
+        if pool.settings.maxconn > 0 && poolCurrent > pool.settings.maxconn {
+            pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
+            shared.active.wrappingSubtract(1, ordering: .relaxed)
+            reject(fd, pool: pool, .maxconn, peer: peer)
+            return
+        }
+        pool.stats.total.add(1, ordering: .relaxed)
+        shared.totalSessions.add(1, ordering: .relaxed)
+        channel.liveSessions.add(1, ordering: .relaxed)
+        Socket.setNoDelay(fd)
+
+        let slot = sessions.allocate()
+        sessions[slot].state = .connecting
+        sessions[slot].client = fd
+        sessions[slot].pool = index
+        sessions[slot].peer = peer
+        sessions[slot].id = shared.nextSessionID.add(1, ordering: .relaxed).oldValue
+        sessions[slot].started = now
+        sessions[slot].lastActivity = now
+        do {
+            try epoll.add(fd, [.readable, .writable, .readHangup, .edgeTriggered],
+                          data: token(.client, slot, sessions[slot].generation))
+        } catch {
+            log.error("cannot watch client socket", ["pool": pool.name, "client": "\(peer)", "error": "\(error)"])
+            finish(slot, aborted: true, reason: "epoll")
+            return
+        }
+        connectNext(slot)
+    }
+
+    /// Closes a client that cannot be served and counts why.
+    private func reject(_ fd: FD, pool: PoolRuntime, _ reason: RejectReason, peer: IPEndpoint) {
+        pool.stats.reject(reason)
+        Socket.setLingerReset(fd)
+        fd.close()
+        if log.enabled(.debug) {
+            log.debug("client rejected", ["pool": pool.name, "client": "\(peer)", "reason": reason.label])
+        }
+    }
+}

@@ -1,0 +1,88 @@
+// Choosing a server and connecting to it without blocking, with `retries` on other servers
+// and `timeout connect`.
+import SluiceCore
+import SluiceSys
+
+extension Worker {
+    /// Picks a server and starts a connect; on failure tries the next one while retries last.
+    mutating func connectNext(_ slot: UInt32) {
+        let poolIndex = sessions[slot].pool
+        let pool = shared.pools[poolIndex]
+        while true {
+            let key = FlowKey(address: sessions[slot].peer.address, port: sessions[slot].peer.port)
+            guard let id = balancers[poolIndex].pick(key, avoiding: sessions[slot].lastFailed,
+                                                     counts: ServerActiveCounts(servers: pool.servers))
+            else {
+                pool.stats.reject(sessions[slot].attempts == 0 ? .noServer : .connectFailed)
+                log.warn("no server available", ["pool": pool.name, "client": "\(sessions[slot].peer)"])
+                finish(slot, aborted: true, reason: "no server")
+                return
+            }
+            let server = pool.servers[id]
+            server.stats.active.add(1, ordering: .relaxed)
+            sessions[slot].serverID = id
+            sessions[slot].attempts += 1
+            do {
+                let fd = try Socket.stream(v6: server.endpoint.address.isV6)
+                sessions[slot].server = fd
+                Socket.setNoDelay(fd)
+                try epoll.add(fd, [.readable, .writable, .readHangup, .edgeTriggered],
+                              data: token(.server, slot, sessions[slot].generation))
+                switch try Socket.connect(fd, to: server.endpoint) {
+                case .connected:
+                    connected(slot)
+                case .inProgress:
+                    sessions[slot].state = .connecting
+                    let timeout = pool.settings.timeoutConnect
+                    sessions[slot].connectDeadline = timeout == .zero ? .distantFuture : now + timeout
+                    armTimer(slot)
+                }
+                return
+            } catch {
+                if !connectFailed(slot, error) { return }
+            }
+        }
+    }
+
+    /// The server socket reported writable or an error while connecting.
+    mutating func connectEvent(_ slot: UInt32) {
+        if let error = Socket.pendingError(sessions[slot].server) {
+            if connectFailed(slot, error) { connectNext(slot) }
+        } else {
+            connected(slot)
+        }
+    }
+
+    /// Counts a failed attempt and releases its socket. Returns whether to try another server;
+    /// when not, the session is already finished.
+    mutating func connectFailed(_ slot: UInt32, _ error: Errno) -> Bool {
+        let pool = shared.pools[sessions[slot].pool]
+        let id = sessions[slot].serverID
+        let server = pool.servers[id]
+        server.stats.connectFailures.add(1, ordering: .relaxed)
+        server.stats.active.wrappingSubtract(1, ordering: .relaxed)
+        if sessions[slot].server.isValid {
+            sessions[slot].server.close()
+            sessions[slot].server = .invalid
+        }
+        sessions[slot].serverID = -1
+        sessions[slot].lastFailed = id
+        log.warn("connect failed", ["pool": pool.name, "server": server.name, "client": "\(sessions[slot].peer)",
+                                    "error": "\(error)", "attempt": "\(sessions[slot].attempts)"])
+        if sessions[slot].attempts <= pool.settings.retries { return true }
+        pool.stats.reject(.connectFailed)
+        finish(slot, aborted: true, reason: "connect failed")
+        return false
+    }
+
+    mutating func connected(_ slot: UInt32) {
+        let pool = shared.pools[sessions[slot].pool]
+        pool.servers[sessions[slot].serverID].stats.total.add(1, ordering: .relaxed)
+        sessions[slot].state = .proxying
+        sessions[slot].connectDeadline = .distantFuture
+        sessions[slot].serverWritable = true
+        sessions[slot].lastActivity = now
+        if pool.settings.timeoutIdle != .zero { armTimer(slot) }
+        pump(slot)
+    }
+}

@@ -1,0 +1,119 @@
+// Moving bytes: readiness events set the session's edge flags, both pumps run, and the
+// session ends when both directions are done, on an error, or on a timeout.
+import SluiceCore
+import SluiceSys
+
+extension Worker {
+    mutating func sessionEvent(_ slot: UInt32, server: Bool, _ ev: EpollEvents) {
+        // Hang-ups and errors count as both readable and writable (as redis' ae does): the next
+        // splice reports the EOF or the error itself.
+        let readable = !ev.isDisjoint(with: [.readable, .readHangup, .hangup, .error])
+        let writable = !ev.isDisjoint(with: [.writable, .hangup, .error])
+        if server {
+            if sessions[slot].state == .connecting {
+                if writable { connectEvent(slot) }
+                return
+            }
+            if readable { sessions[slot].serverReadable = true }
+            if writable { sessions[slot].serverWritable = true }
+        } else {
+            if readable { sessions[slot].clientReadable = true }
+            if writable { sessions[slot].clientWritable = true }
+            if sessions[slot].state == .connecting { return }
+        }
+        pump(slot)
+    }
+
+    /// Runs both directions until neither can move; finishes the session when both are done.
+    mutating func pump(_ slot: UInt32) {
+        let moved: Bool
+        do {
+            moved = try sessions[slot].pumpBoth(&pipes)
+        } catch {
+            finish(slot, aborted: true, reason: "\(error)")
+            return
+        }
+        if moved { sessions[slot].lastActivity = now }
+        if sessions[slot].up.done && sessions[slot].down.done {
+            finish(slot, aborted: false, reason: "closed")
+        }
+    }
+
+    /// Releases everything the session holds and updates the counters. An aborted session's
+    /// sockets are reset, so a peer never mistakes a cut stream for a complete one.
+    mutating func finish(_ slot: UInt32, aborted: Bool, reason: String) {
+        let pool = shared.pools[sessions[slot].pool]
+        let id = sessions[slot].serverID
+        sessions[slot].up.release(&pipes)
+        sessions[slot].down.release(&pipes)
+        func close(_ fd: FD) {
+            guard fd.isValid else { return }
+            if aborted { Socket.setLingerReset(fd) }
+            fd.close()
+        }
+        close(sessions[slot].client)
+        close(sessions[slot].server)
+        let bytesIn = sessions[slot].up.bytes
+        let bytesOut = sessions[slot].down.bytes
+        pool.stats.bytesIn.add(bytesIn, ordering: .relaxed)
+        pool.stats.bytesOut.add(bytesOut, ordering: .relaxed)
+        if id >= 0 {
+            let stats = pool.servers[id].stats
+            stats.active.wrappingSubtract(1, ordering: .relaxed)
+            stats.bytesIn.add(bytesIn, ordering: .relaxed)
+            stats.bytesOut.add(bytesOut, ordering: .relaxed)
+        }
+        pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
+        shared.active.wrappingSubtract(1, ordering: .relaxed)
+        channel.liveSessions.wrappingSubtract(1, ordering: .relaxed)
+        if log.logSessions {
+            log.info("session closed", [
+                "pool": pool.name, "server": id >= 0 ? pool.servers[id].name : "-",
+                "client": "\(sessions[slot].peer)", "id": "\(sessions[slot].id)",
+                "bytes_in": "\(bytesIn)", "bytes_out": "\(bytesOut)",
+                "duration_ms": "\(now.millis(since: sessions[slot].started))", "reason": reason,
+            ])
+        }
+        sessions.free(slot)
+    }
+
+    /// Ensures one timer entry exists for the session; it is re-evaluated when it fires.
+    mutating func armTimer(_ slot: UInt32) {
+        guard let due = dueTime(slot), !sessions[slot].timerArmed else { return }
+        sessions[slot].timerArmed = true
+        timers.push(TimerEntry(deadline: due, slot: slot, generation: sessions[slot].generation))
+    }
+
+    private func dueTime(_ slot: UInt32) -> Instant? {
+        switch sessions[slot].state {
+        case .free: return nil
+        case .connecting: return sessions[slot].connectDeadline
+        case .proxying:
+            let idle = shared.pools[sessions[slot].pool].settings.timeoutIdle
+            return idle == .zero ? nil : sessions[slot].lastActivity + idle
+        }
+    }
+
+    mutating func fireTimers() {
+        while let entry = timers.popDue(now) {
+            let slot = entry.slot
+            guard Int(slot) < sessions.slots.count, sessions[slot].generation == entry.generation,
+                sessions[slot].state != .free
+            else { continue }
+            sessions[slot].timerArmed = false
+            guard let due = dueTime(slot) else { continue }
+            if due > now {
+                armTimer(slot)
+                continue
+            }
+            switch sessions[slot].state {
+            case .connecting:
+                if connectFailed(slot, .timedOut) { connectNext(slot) }
+            case .proxying:
+                finish(slot, aborted: false, reason: "idle timeout")
+            case .free:
+                break
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+// One worker thread: its own epoll loop, sessions, pipe pool and balancers. Every listener
+// is registered in every worker with EPOLLEXCLUSIVE, so the kernel wakes one idle worker per
+// burst of connections and the session stays on the worker that accepted it (no hand-off).
+import SluiceCore
+import SluiceSys
+
+/// What an epoll event's 64-bit data word names: kind (8 bits), generation (24), index (32).
+enum EventKind: UInt64 {
+    case wakeup = 1, listener, client, server
+}
+
+@inline(__always)
+func token(_ kind: EventKind, _ index: UInt32, _ generation: UInt32 = 0) -> UInt64 {
+    kind.rawValue << 56 | UInt64(generation & 0xFF_FFFF) << 32 | UInt64(index)
+}
+
+struct Worker: ~Copyable {
+    let channel: WorkerChannel
+    let shared: SharedState
+    let listeners: [Listener]
+    let epoll: Epoll
+    var events: EpollEventBuffer
+    var sessions = SessionTable()
+    var pipes: PipePool
+    var timers = TimerHeap()
+    var balancers: [PoolBalancer]
+    var now = Instant.now()
+    var accepting = false
+    var acceptPausedUntil: Instant? = nil
+    var shutdownDeadline: Instant? = nil
+    var running = true
+
+    init(epoll: consuming Epoll, channel: WorkerChannel, shared: SharedState, listeners: [Listener]) {
+        self.epoll = epoll
+        self.channel = channel
+        self.shared = shared
+        self.listeners = listeners
+        self.events = EpollEventBuffer(capacity: 512)
+        self.pipes = PipePool(size: shared.pipeSize)
+        self.balancers = shared.pools.map(PoolBalancer.init)
+    }
+
+    /// Watches the wake-up eventfd and every listener; call once on the worker's thread.
+    mutating func start() throws(Errno) {
+        try epoll.add(channel.wake.fd, [.readable], data: token(.wakeup, 0))
+        try watchListeners()
+    }
+
+    var log: Logger { shared.logger }
+
+    mutating func watchListeners() throws(Errno) {
+        for (i, l) in listeners.enumerated() {
+            try epoll.add(l.fd, [.readable, .exclusive], data: token(.listener, UInt32(i)))
+        }
+        accepting = true
+    }
+
+    mutating func unwatchListeners() {
+        guard accepting else { return }
+        for l in listeners { epoll.remove(l.fd) }
+        accepting = false
+    }
+
+    mutating func run() {
+        while running {
+            let timeout = nextTimeoutMillis()
+            let n = epoll.wait(into: &events, timeoutMillis: timeout)
+            now = Instant.now()
+            channel.heartbeat.add(1, ordering: .relaxed)
+            for i in 0..<n {
+                dispatch(events.data(at: i), events.events(at: i))
+            }
+            fireTimers()
+            checkShutdown()
+        }
+        pipes.closeAll()
+    }
+
+    private func nextTimeoutMillis() -> Int {
+        var deadline = timers.nextDeadline ?? .distantFuture
+        if let d = shutdownDeadline, d < deadline { deadline = d }
+        if let d = acceptPausedUntil, d < deadline { deadline = d }
+        if deadline == .distantFuture { return -1 }
+        let current = Instant.now()
+        if deadline <= current { return 0 }
+        // Round up so a timer never fires a millisecond early and spins.
+        return Int((deadline.nanoseconds - current.nanoseconds + 999_999) / 1_000_000)
+    }
+
+    private mutating func dispatch(_ data: UInt64, _ ev: EpollEvents) {
+        let index = UInt32(truncatingIfNeeded: data)
+        let generation = UInt32(truncatingIfNeeded: data >> 32) & 0xFF_FFFF
+        switch EventKind(rawValue: data >> 56) {
+        case .client?, .server?:
+            guard Int(index) < sessions.slots.count, sessions[index].generation == generation,
+                sessions[index].state != .free
+            else { return }
+            sessionEvent(index, server: data >> 56 == EventKind.server.rawValue, ev)
+        case .listener?:
+            if accepting { acceptAll(listeners[Int(index)]) }
+        case .wakeup?:
+            channel.wake.drain()
+            for message in channel.takeAll() { handle(message) }
+        case nil:
+            break
+        }
+    }
+
+    private mutating func handle(_ message: WorkerMessage) {
+        switch message {
+        case .stopAccepting:
+            unwatchListeners()
+            acceptPausedUntil = nil
+            channel.listenersReleased.store(true, ordering: .releasing)
+        case .shutdown(let deadline):
+            unwatchListeners()
+            acceptPausedUntil = nil
+            channel.listenersReleased.store(true, ordering: .releasing)
+            shutdownDeadline = deadline
+        }
+    }
+
+    private mutating func checkShutdown() {
+        if let paused = acceptPausedUntil, paused <= now, shutdownDeadline == nil {
+            acceptPausedUntil = nil
+            do { try watchListeners() } catch { log.error("cannot watch listeners again: \(error)") }
+        }
+        guard let deadline = shutdownDeadline else { return }
+        if sessions.live == 0 {
+            running = false
+        } else if deadline <= now {
+            log.info("shutdown timeout: closing sessions", ["worker": "\(channel.index)", "sessions": "\(sessions.live)"])
+            for slot in 0..<UInt32(sessions.slots.count) where sessions[slot].state != .free {
+                finish(slot, aborted: true, reason: "shutdown")
+            }
+            running = false
+        }
+    }
+}

@@ -1,0 +1,50 @@
+// Plain pthreads for workers: no async runtime on the data plane.
+import CSluiceLinux
+import Glibc
+
+package struct ThreadHandle: Sendable {
+    fileprivate let id: pthread_t
+
+    /// Starts `body` on a new thread named `name` (at most 15 bytes shown by the kernel).
+    package static func spawn(name: String, _ body: @escaping @Sendable () -> Void) -> ThreadHandle {
+        let box = Unmanaged.passRetained(ThreadBody(name: name, body: body))
+        var tid = pthread_t()
+        let rc = pthread_create(&tid, nil, { raw in
+            let box = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
+            _ = sluice_set_thread_name(String(box.name.prefix(15)))
+            box.body()
+            return nil
+        }, box.toOpaque())
+        precondition(rc == 0, "pthread_create failed: \(Errno(rawValue: rc))")
+        return ThreadHandle(id: tid)
+    }
+
+    package func join() {
+        _ = pthread_join(id, nil)
+    }
+}
+
+private final class ThreadBody: Sendable {
+    let name: String
+    let body: @Sendable () -> Void
+    init(name: String, body: @escaping @Sendable () -> Void) {
+        self.name = name
+        self.body = body
+    }
+}
+
+package enum SystemInfo {
+    package static var cpuCount: Int { max(1, Int(sysconf(CInt(_SC_NPROCESSORS_ONLN)))) }
+    package static var pid: Int32 { getpid() }
+    package static var uid: UInt32 { getuid() }
+}
+
+package enum ProcessControl {
+    package static func exit(_ code: Int32) -> Never { Glibc.exit(code) }
+
+    package static func sleepMillis(_ ms: Int) {
+        var request = timespec(tv_sec: ms / 1000, tv_nsec: (ms % 1000) * 1_000_000)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) < 0 && Errno.current == .interrupted { request = remaining }
+    }
+}
