@@ -23,17 +23,21 @@ package final class Supervisor {
 
     /// Runs until stopped by a signal; returns the process exit code.
     package func run() -> Int32 {
-        let signals: SignalFD
         do {
             try Supervisor.checkSupported(config)
-            signals = try SignalFD([.terminate, .interrupt, .hangup])
+            // Blocked before any thread exists, so every worker inherits the mask.
+            let signals = try SignalFD([.terminate, .interrupt, .hangup])
+            let control = try Epoll()
+            try control.add(signals.fd, [.readable], data: 0)
             listeners = try bindListeners()
+            return serve(signals, control)
         } catch {
-            logger.error("\(error)")
             StdIO.errorLine("sluice: \(error)")
-            for l in listeners { l.fd.close() }
             return 1
         }
+    }
+
+    private func serve(_ signals: borrowing SignalFD, _ epoll: borrowing Epoll) -> Int32 {
         let shared = SharedState(config: config, logger: logger)
         let workerCount = config.global.workers ?? SystemInfo.cpuCount
         do {
@@ -50,7 +54,7 @@ package final class Supervisor {
         }
         logger.info("ready", ["pools": "\(config.pools.count)", "workers": "\(workerCount)",
                               "listeners": "\(listeners.count)", "pid": "\(SystemInfo.pid)"])
-        return controlLoop(signals)
+        return controlLoop(signals, epoll)
     }
 
     private static func workerMain(channel: WorkerChannel, shared: SharedState, listeners: [Listener]) {
@@ -66,16 +70,8 @@ package final class Supervisor {
         }
     }
 
-    private func controlLoop(_ signals: borrowing SignalFD) -> Int32 {
+    private func controlLoop(_ signals: borrowing SignalFD, _ epoll: borrowing Epoll) -> Int32 {
         var stopping = false
-        let epoll: Epoll
-        do {
-            epoll = try Epoll()
-            try epoll.add(signals.fd, [.readable], data: 0)
-        } catch {
-            StdIO.errorLine("sluice: cannot watch signals: \(error)")
-            return 1
-        }
         var events = EpollEventBuffer(capacity: 8)
         while true {
             // While stopping, poll for the workers to finish; otherwise sleep until a signal.

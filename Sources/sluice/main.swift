@@ -1,2 +1,63 @@
+// sluice: argument parsing and wiring only (SPEC "Programs"). Exit codes: 0 clean stop,
+// 1 configuration or start-up error, 2 usage.
+import SluiceCore
 import SluiceRuntime
-print("sluice \(SluiceVersion.string)")
+import SluiceSys
+
+let usage = """
+    usage: sluice [-f FILE]       run the balancer in the foreground
+           sluice -c [-f FILE]    check the configuration only
+           sluice --version       print the version
+           sluice -h              print this help
+    FILE defaults to /etc/sluice/sluice.conf. Signals: SIGHUP reloads, SIGTERM/SIGINT stop gracefully.
+    The contract (configuration grammar, admin commands, metrics) is in docs/ and SPEC.md.
+    """
+
+func fail(_ message: String, code: Int32) -> Never {
+    StdIO.errorLine(message)
+    ProcessControl.exit(code)
+}
+
+var file = "/etc/sluice/sluice.conf"
+var checkOnly = false
+var args = CommandLine.arguments.dropFirst()
+while let arg = args.popFirst() {
+    switch arg {
+    case "-f":
+        guard let value = args.popFirst(), !value.isEmpty else { fail("sluice: -f needs a FILE\n\(usage)", code: 2) }
+        file = value
+    case "-c": checkOnly = true
+    case "--version", "-v":
+        StdIO.outputLine("sluice \(SluiceVersion.string)")
+        ProcessControl.exit(0)
+    case "-h", "--help":
+        StdIO.outputLine(usage)
+        ProcessControl.exit(0)
+    default:
+        fail("sluice: unknown argument '\(arg)'\n\(usage)", code: 2)
+    }
+}
+
+let bytes: [UInt8]
+do {
+    bytes = try Files.read(file)
+} catch {
+    fail("sluice: cannot read configuration \(file): \(error)", code: 1)
+}
+
+let config: Config
+switch ConfigLoader.load(text: String(decoding: bytes, as: UTF8.self), file: file, resolve: Resolver.resolve) {
+case .success(let loaded):
+    config = loaded
+case .failure(let errors):
+    for e in errors.errors { StdIO.errorLine(e.description) }
+    ProcessControl.exit(1)
+}
+
+if checkOnly {
+    StdIO.outputLine("configuration valid")
+    ProcessControl.exit(0)
+}
+
+let logger = Logger(level: config.global.logLevel, logSessions: config.global.logSessions)
+ProcessControl.exit(Supervisor(config: config, logger: logger).run())
