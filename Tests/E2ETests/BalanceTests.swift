@@ -17,7 +17,7 @@ extension E2E {
             var held: [TestClient] = []
             var names: [String] = []
             for _ in 0..<9 {
-                let (client, name) = try Greetings.connect(port: port)
+                let (client, name) = try sluice.explaining { try Greetings.connect(port: port) }
                 held.append(client)
                 names.append(name)
             }
@@ -40,7 +40,7 @@ extension E2E {
                     check none
                 \(backends.map { "    server \($0.name) 127.0.0.1:\($0.port) weight \(weights[$0.name]!)" }.joined(separator: "\n"))
                 """)
-            let names = try (0..<14).map { _ in try Greetings.once(port: port) }
+            let names = try sluice.explaining { try (0..<14).map { _ in try Greetings.once(port: port) } }
             let expected = "a a b a c a a a a b a c a a".split(separator: " ").map(String.init)
             #expect(names == expected, "\(sluice.stderr)")
             #expect(try sluice.stop() == .exited(0))
@@ -59,7 +59,7 @@ extension E2E {
                     server p2 127.0.0.1:\(p2.port) disabled
                     server bk 127.0.0.1:\(backup.port) backup
                 """)
-            let names = try (0..<6).map { _ in try Greetings.once(port: port) }
+            let names = try sluice.explaining { try (0..<6).map { _ in try Greetings.once(port: port) } }
             #expect(names == Array(repeating: "bk", count: 6), "\(sluice.stderr)")
             #expect(p1.totalConnections == 0 && p2.totalConnections == 0, "disabled servers took sessions")
             #expect(try sluice.stop() == .exited(0))
@@ -78,7 +78,7 @@ extension E2E {
                     server p2 127.0.0.1:\(p2.port) disabled
                     server bk 127.0.0.1:\(backup.port) backup
                 """)
-            let names = try (0..<6).map { _ in try Greetings.once(port: port) }
+            let names = try sluice.explaining { try (0..<6).map { _ in try Greetings.once(port: port) } }
             #expect(names == Array(repeating: "p1", count: 6), "\(sluice.stderr)")
             #expect(backup.totalConnections == 0, "the backup took sessions while p1 was usable")
             #expect(try sluice.stop() == .exited(0))
@@ -93,7 +93,7 @@ extension E2E {
                     check none
                     server a 127.0.0.1:\(a.port)
                 """)
-            for _ in 0..<3 { _ = try Greetings.once(port: port) }
+            try sluice.explaining { for _ in 0..<3 { _ = try Greetings.once(port: port) } }
             try sluice.waitForLog(#"msg="session closed""#, count: 3)
             let lines = sluice.logLines(containing: #"msg="session closed""#)
             #expect(lines.allSatisfy { $0.contains("pool=logged") && $0.contains("server=a") }, "\(lines)")

@@ -26,6 +26,13 @@ extension E2E {
             try waitUntil("the backend to drop the connection") { backend.currentConnections == 0 }
         }
 
+        @Test func greetingBackendGreetsEveryConnection() throws {
+            let backend = try GreetingBackend(name: "many")
+            for _ in 0..<300 {
+                #expect(try Greetings.once(port: backend.port) == "many")
+            }
+        }
+
         @Test func scriptedBackendRepliesAfterEOF() throws {
             let backend = try ScriptedBackend(script: .replyAfterEOF(bytes: 10_000))
             let client = try TestClient(port: backend.port)

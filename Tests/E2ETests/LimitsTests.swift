@@ -65,7 +65,7 @@ extension E2E {
                     server bad 127.0.0.1:\(deadPort)
                     server good 127.0.0.1:\(good.port)
                 """)
-            let names = try (0..<20).map { _ in try Greetings.once(port: port) }
+            let names = try sluice.explaining { try (0..<20).map { _ in try Greetings.once(port: port) } }
             #expect(names == Array(repeating: "good", count: 20), "\(sluice.stderr)")
             #expect(try sluice.stop() == .exited(0))
         }
@@ -97,25 +97,32 @@ extension E2E {
                     check none
                     server e1 127.0.0.1:\(echo.port)
                 """)
-            let idle = try TestClient(port: port)
-            try idle.send("x\n")
-            #expect(try idle.readLine() == "x")
-            let idleSince = ContinuousClock.now
+            try sluice.explaining {
+                let idle = try TestClient(port: port)
+                try idle.send("x\n")
+                #expect(try idle.readLine() == "x")
+                let idleSince = ContinuousClock.now
 
-            // The active client talks every 100 ms for 1.2 s: four times the idle timeout.
-            let active = try TestClient(port: port)
-            for i in 0..<12 {
-                try active.send("ping \(i)\n")
-                #expect(try active.readLine() == "ping \(i)", "\(sluice.stderr)")
-                Thread.sleep(forTimeInterval: 0.1)
+                // The active client talks every 100 ms for 1.2 s: four times the idle timeout.
+                let active = try TestClient(port: port)
+                for i in 0..<12 {
+                    try active.send("ping \(i)\n")
+                    #expect(try active.readLine() == "ping \(i)", "\(sluice.stderr)")
+                    Thread.sleep(forTimeInterval: 0.1)
+                }
+                // By now the idle session has been idle for 1.2 s: it must be closed already.
+                idle.setTimeout(.milliseconds(500))
+                do {
+                    try idle.expectClosedWithoutData()
+                } catch {
+                    throw HarnessError("idle session still open \(ContinuousClock.now - idleSince) after its last byte (timeout idle 300ms): \(error)")
+                }
+                #expect(ContinuousClock.now - idleSince >= .milliseconds(250))
+                try active.send("still here\n")
+                #expect(try active.readLine() == "still here")
+                active.close()
+                idle.close()
             }
-            idle.setTimeout(.seconds(3))
-            try idle.expectClosedWithoutData()
-            #expect(ContinuousClock.now - idleSince >= .milliseconds(250))
-            try active.send("still here\n")
-            #expect(try active.readLine() == "still here")
-            active.close()
-            idle.close()
             #expect(try sluice.stop() == .exited(0))
         }
     }

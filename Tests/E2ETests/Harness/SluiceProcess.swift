@@ -56,6 +56,15 @@ final class SluiceProcess {
         }
     }
 
+    /// Runs `body`; an error it throws comes back with everything sluice logged so far.
+    func explaining<R>(_ body: () throws -> R) throws -> R {
+        do {
+            return try body()
+        } catch {
+            throw HarnessError("\(error)\n--- sluice stderr (\(status)) ---\n\(stderr)")
+        }
+    }
+
     func signal(_ signal: Int32) {
         if process.isRunning { Glibc.kill(process.processIdentifier, signal) }
     }
