@@ -1,0 +1,49 @@
+// epoll and eventfd against the real kernel: wake-ups and edge-triggered readiness.
+import Glibc
+import SluiceTestSupport
+import Testing
+@testable import SluiceSys
+
+@Suite struct EpollTests {
+    @Test func eventFDWakesWaiter() throws {
+        let epoll = try Epoll()
+        let wake = try EventFD()
+        try epoll.add(wake.fd, [.readable], data: 42)
+        var events = EpollEventBuffer(capacity: 4)
+        #expect(epoll.wait(into: &events, timeoutMillis: 0) == 0)
+        wake.signal()
+        #expect(epoll.wait(into: &events, timeoutMillis: 1000) == 1)
+        #expect(events.data(at: 0) == 42)
+        #expect(events.events(at: 0).contains(.readable))
+        wake.drain()
+        #expect(epoll.wait(into: &events, timeoutMillis: 0) == 0)
+    }
+
+    @Test func edgeTriggeredReportsOncePerArrival() throws {
+        let pair = try LoopbackPair.make()
+        defer { pair.close() }
+        let epoll = try Epoll()
+        try epoll.add(pair.b, [.readable, .readHangup, .edgeTriggered], data: 7)
+        var events = EpollEventBuffer(capacity: 4)
+        try writeAll(pair.a, [1, 2, 3])
+        #expect(epoll.wait(into: &events, timeoutMillis: 1000) == 1)
+        // Not drained, but edge-triggered: no second report until new data arrives.
+        #expect(epoll.wait(into: &events, timeoutMillis: 20) == 0)
+        Socket.shutdownWrite(pair.a)
+        #expect(epoll.wait(into: &events, timeoutMillis: 1000) == 1)
+        #expect(events.events(at: 0).contains(.readHangup))
+    }
+
+    @Test func signalFDReadsBlockedSignal() throws {
+        let signals = try SignalFD([.hangup])
+        #expect(signals.next() == nil)
+        // Aimed at this thread: the test runner's other threads do not block SIGHUP.
+        pthread_kill(pthread_self(), SIGHUP)
+        var got: Signal?
+        for _ in 0..<100 where got == nil {
+            got = signals.next()
+            if got == nil { usleep(1000) }
+        }
+        #expect(got == .hangup)
+    }
+}
