@@ -21,8 +21,8 @@ extension E2E {
                 \(scope == .pool ? "    maxconn 2" : "")
                     server a 127.0.0.1:\(a.port)
                 """)
-            let (first, _) = try Greetings.connect(port: port)
-            let (second, _) = try Greetings.connect(port: port)
+            let (first, _) = try sluice.explaining { try Greetings.connect(port: port) }
+            let (second, _) = try sluice.explaining { try Greetings.connect(port: port) }
             let third = try TestClient(port: port)
             try third.expectClosedWithoutData()
             third.close()
