@@ -14,6 +14,8 @@ RELEASE_BIN = .build/release
 TEST_PACKAGES = python3 socat
 RUN_PACKAGES  = python3
 
+SHELL := /bin/bash
+
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 # $(call ensure-packages,PKG...): one apt-get update, then install only what dpkg lacks.
@@ -44,6 +46,9 @@ run: build
 	/usr/bin/python3 -m http.server 8081 --bind 127.0.0.1 --directory $$tmp/web1 >$$tmp/web1.log 2>&1 & p1=$$!; \
 	/usr/bin/python3 -m http.server 8082 --bind 127.0.0.1 --directory $$tmp/web2 >$$tmp/web2.log 2>&1 & p2=$$!; \
 	trap 'kill $$p1 $$p2 2>/dev/null || true; rm -rf $$tmp' EXIT INT TERM; \
+	for port in 8081 8082; do \
+		for i in $$(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$$port) 2>/dev/null && break; sleep 0.1; done; \
+	done; \
 	echo "backends: pids $$p1 $$p2; sluice on 127.0.0.1:8080 (Ctrl-C to stop)"; \
 	$(RELEASE_BIN)/sluice -f $(CONF)
 
