@@ -1,0 +1,27 @@
+// Echoes every byte back. Honours half-close: after EOF from its peer it finishes echoing,
+// then shuts down its write side, so the client reads everything and then EOF.
+import Glibc
+
+final class EchoBackend: Sendable {
+    let server: TestServer
+
+    init(name: String = "echo") throws {
+        server = try TestServer(name: name) { fd in EchoBackend.serve(fd) }
+    }
+
+    var name: String { server.name }
+    var port: UInt16 { server.port }
+    var totalConnections: Int { server.totalConnections }
+    func stop() { server.stop() }
+
+    private static func serve(_ fd: Int32) {
+        SocketIO.setTimeouts(fd, .seconds(60))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            guard let n = try? SocketIO.receive(fd, into: buffer), n > 0 else { break }
+            guard (try? SocketIO.sendAll(fd, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))) != nil else { return }
+        }
+        shutdown(fd, Int32(SHUT_WR))
+    }
+}

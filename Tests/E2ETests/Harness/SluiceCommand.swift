@@ -1,0 +1,40 @@
+// Runs `sluice ARGS...` to completion (for CLI tests) and returns exit status, stdout and
+// stderr. Killed and reported if it does not finish within the timeout.
+import Foundation
+import Glibc
+
+struct SluiceCommand {
+    struct Result: CustomStringConvertible {
+        let status: ExitStatus
+        let stdout: String
+        let stderr: String
+
+        var description: String { "\(status)\n--- stdout ---\n\(stdout)--- stderr ---\n\(stderr)" }
+    }
+
+    static func run(_ arguments: [String], timeout: Duration = .seconds(10)) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try SluiceBinary.path())
+        process.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let stdout = OutputCollector(out.fileHandleForReading, name: "sluice-cmd-stdout")
+        let stderr = OutputCollector(err.fileHandleForReading, name: "sluice-cmd-stderr")
+        do {
+            try waitUntil("sluice \(arguments.joined(separator: " ")) to exit", timeout: timeout, lastSeen: { stderr.text }) {
+                !process.isRunning
+            }
+        } catch {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw error
+        }
+        process.waitUntilExit()
+        try waitUntil("sluice output pipes to close", timeout: .seconds(2)) { stdout.closed && stderr.closed }
+        return Result(status: ExitStatus(process), stdout: stdout.text, stderr: stderr.text)
+    }
+}

@@ -1,0 +1,129 @@
+// Limits: global and per-pool maxconn, retries after refused connects, idle timeout.
+import Foundation
+import Testing
+
+extension E2E {
+    @Suite struct LimitsTests {
+        enum CapScope: String, CaseIterable, CustomTestStringConvertible {
+            case pool, global
+            var testDescription: String { rawValue }
+        }
+
+        @Test(arguments: CapScope.allCases)
+        func maxconnClosesClientsOverTheCap(scope: CapScope) throws {
+            let a = try GreetingBackend(name: "a")
+            let port = try FreePort.tcp()
+            let global = scope == .global ? TestConfig.global(workers: 2, "maxconn 2") : TestConfig.global(workers: 2)
+            let sluice = try SluiceProcess(config: global + """
+                pool capped
+                    bind 127.0.0.1:\(port)
+                    check none
+                \(scope == .pool ? "    maxconn 2" : "")
+                    server a 127.0.0.1:\(a.port)
+                """)
+            let (first, _) = try sluice.explaining { try Greetings.connect(port: port) }
+            let (second, _) = try sluice.explaining { try Greetings.connect(port: port) }
+            let third = try TestClient(port: port)
+            try third.expectClosedWithoutData()
+            third.close()
+            #expect(a.totalConnections == 2, "the backend saw a connection over the cap\n\(sluice.stderr)")
+
+            first.close()
+            try waitUntil("the backend to see the first session end", lastSeen: { "a holds \(a.currentConnections)" }) {
+                a.currentConnections == 1
+            }
+            // sluice frees the slot when it closes the session, which may be a moment after the
+            // backend sees it: try until a client gets through, within the deadline.
+            var lastAttempt = ""
+            var fourth: TestClient?
+            try waitUntil("a new client to get through after one closed", interval: .milliseconds(20), lastSeen: { lastAttempt }) {
+                let client = try TestClient(port: port)
+                do {
+                    #expect(try client.readLine() == "a")
+                    fourth = client
+                    return true
+                } catch {
+                    lastAttempt = "\(error)"
+                    return false
+                }
+            }
+            second.close()
+            fourth?.close()
+            #expect(try sluice.stop() == .exited(0))
+        }
+
+        @Test func retriesMoveOnFromARefusingServer() throws {
+            let good = try GreetingBackend(name: "good")
+            let deadPort = try FreePort.tcp()
+            let port = try FreePort.tcp()
+            let sluice = try SluiceProcess(config: TestConfig.global() + """
+                pool retrying
+                    bind 127.0.0.1:\(port)
+                    balance roundrobin
+                    retries 2
+                    check none
+                    server bad 127.0.0.1:\(deadPort)
+                    server good 127.0.0.1:\(good.port)
+                """)
+            let names = try sluice.explaining { try (0..<20).map { _ in try Greetings.once(port: port) } }
+            #expect(names == Array(repeating: "good", count: 20), "\(sluice.stderr)")
+            #expect(try sluice.stop() == .exited(0))
+        }
+
+        @Test func clientIsClosedWhenEveryConnectIsRefused() throws {
+            let deadPort = try FreePort.tcp()
+            let port = try FreePort.tcp()
+            let sluice = try SluiceProcess(config: TestConfig.global() + """
+                pool refused
+                    bind 127.0.0.1:\(port)
+                    retries 2
+                    check none
+                    server bad 127.0.0.1:\(deadPort)
+                """)
+            let client = try TestClient(port: port)
+            try client.expectClosedWithoutData()
+            client.close()
+            #expect(sluice.isRunning)
+            #expect(try sluice.stop() == .exited(0))
+        }
+
+        @Test func idleTimeoutClosesOnlyIdleSessions() throws {
+            let echo = try EchoBackend()
+            let port = try FreePort.tcp()
+            let sluice = try SluiceProcess(config: TestConfig.global() + """
+                pool idle
+                    bind 127.0.0.1:\(port)
+                    timeout idle 300ms
+                    check none
+                    server e1 127.0.0.1:\(echo.port)
+                """)
+            try sluice.explaining {
+                let idle = try TestClient(port: port)
+                try idle.send("x\n")
+                #expect(try idle.readLine() == "x")
+                let idleSince = ContinuousClock.now
+
+                // The active client talks every 100 ms for 1.2 s: four times the idle timeout.
+                let active = try TestClient(port: port)
+                for i in 0..<12 {
+                    try active.send("ping \(i)\n")
+                    #expect(try active.readLine() == "ping \(i)", "\(sluice.stderr)")
+                    Thread.sleep(forTimeInterval: 0.1)
+                }
+                // By now the idle session has been idle for 1.2 s: it must be closed already.
+                idle.setTimeout(.milliseconds(500))
+                do {
+                    try idle.expectClosedWithoutData()
+                } catch {
+                    throw HarnessError("idle session still open \(ContinuousClock.now - idleSince) after its last byte (timeout idle 300ms): \(error)")
+                }
+                #expect(ContinuousClock.now - idleSince >= .milliseconds(250))
+                try active.send("still here\n")
+                #expect(try active.readLine() == "still here")
+                active.close()
+                idle.close()
+            }
+            #expect(try sluice.stop() == .exited(0))
+        }
+    }
+}

@@ -1,0 +1,140 @@
+// Data-plane scenarios: byte-exact bulk transfer in both directions, half-close, and a
+// backend that closes first.
+import Foundation
+import Synchronization
+import Testing
+
+extension E2E {
+    @Suite struct TransferTests {
+        @Test func concurrentSessionsTransferEveryByteBothWays() throws {
+            let echo = try EchoBackend()
+            let port = try FreePort.tcp()
+            let sluice = try SluiceProcess(config: TestConfig.global(workers: 2) + """
+                pool echo
+                    bind 127.0.0.1:\(port)
+                    check none
+                    server e1 127.0.0.1:\(echo.port)
+                """)
+            let sessions = 16
+            let bytesPerSession = 4 << 20  // 16 x 4 MiB = 64 MiB each way
+            let failures = Mutex<[String]>([])
+            let group = DispatchGroup()
+            for session in 0..<sessions {
+                let client = try TestClient(port: port, timeout: .seconds(30))
+                let payload = PseudoRandom.bytes(seed: UInt64(session + 1), count: bytesPerSession)
+                group.enter()
+                Thread {
+                    defer { group.leave() }
+                    do {
+                        try payload.withUnsafeBytes { buffer in
+                            var offset = 0
+                            while offset < buffer.count {
+                                let end = min(offset + 96 << 10, buffer.count)
+                                try client.send(UnsafeRawBufferPointer(rebasing: buffer[offset..<end]))
+                                offset = end
+                            }
+                        }
+                        client.shutdownWrite()
+                    } catch {
+                        failures.withLock { $0.append("session \(session) writer: \(error)") }
+                    }
+                }.start()
+                group.enter()
+                Thread {
+                    defer { group.leave() }
+                    if let failure = Self.verifyEcho(client, expected: payload) {
+                        failures.withLock { $0.append("session \(session) reader: \(failure)") }
+                    }
+                    client.close()
+                }.start()
+            }
+            let finished = group.wait(timeout: .now() + 90) == .success
+            #expect(finished, "transfer did not finish within 90 s; sluice stderr:\n\(sluice.stderr)")
+            let seen = failures.withLock { $0 }
+            #expect(seen.isEmpty, "\(seen.joined(separator: "\n"))\nsluice stderr:\n\(sluice.stderr)")
+            #expect(try sluice.stop() == .exited(0))
+        }
+
+        /// Reads until EOF and compares every byte with `expected`; returns a failure or nil.
+        private static func verifyEcho(_ client: TestClient, expected: [UInt8]) -> String? {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 << 10, alignment: 16)
+            defer { buffer.deallocate() }
+            var offset = 0
+            do {
+                while true {
+                    let n = try client.receive(into: buffer)
+                    if n == 0 { break }
+                    if offset + n > expected.count {
+                        return "received \(offset + n) bytes, more than the \(expected.count) sent"
+                    }
+                    let mismatch = expected.withUnsafeBytes { sent -> Int? in
+                        guard memcmp(buffer.baseAddress!, sent.baseAddress! + offset, n) != 0 else { return nil }
+                        return (0..<n).first { buffer[$0] != sent[offset + $0] }
+                    }
+                    if let mismatch {
+                        return "byte \(offset + mismatch) differs: sent \(expected[offset + mismatch]), got \(buffer[mismatch])"
+                    }
+                    offset += n
+                }
+            } catch {
+                return "\(error) after \(offset) of \(expected.count) bytes"
+            }
+            return offset == expected.count ? nil : "EOF after \(offset) of \(expected.count) bytes"
+        }
+
+        @Test func halfCloseKeepsTheReplyFlowing() throws {
+            let size = 1 << 20
+            let backend = try ScriptedBackend(script: .replyAfterEOF(bytes: size))
+            let port = try FreePort.tcp()
+            let sluice = try SluiceProcess(config: TestConfig.global() + """
+                pool half
+                    bind 127.0.0.1:\(port)
+                    check none
+                    server s1 127.0.0.1:\(backend.port)
+                """)
+            let client = try TestClient(port: port, timeout: .seconds(10))
+            try client.send(PseudoRandom.bytes(seed: 7, count: size))
+            client.shutdownWrite()
+            let reply = try client.readToEOF()
+            #expect(reply.count == size, "sluice stderr:\n\(sluice.stderr)")
+            #expect(reply == backend.expectedReply(count: size))
+            #expect(backend.lastReceived == size, "the backend must see all bytes before EOF")
+            client.close()
+            #expect(try sluice.stop() == .exited(0))
+        }
+
+        @Test func backendThatClosesFirstDeliversEverythingThenEOF() throws {
+            let size = 1 << 20
+            let backend = try ScriptedBackend(script: .sendAndClose(bytes: size), seed: 99)
+            let port = try FreePort.tcp()
+            let sluice = try SluiceProcess(config: TestConfig.global() + """
+                pool first
+                    bind 127.0.0.1:\(port)
+                    check none
+                    server s1 127.0.0.1:\(backend.port)
+                """)
+            let client = try TestClient(port: port, timeout: .seconds(10))
+            let reply = try client.readToEOF()
+            #expect(reply.count == size, "sluice stderr:\n\(sluice.stderr)")
+            #expect(reply == backend.expectedReply(count: size))
+            client.close()
+            #expect(try sluice.stop() == .exited(0))
+        }
+
+        @Test func ipv6ListenerForwards() throws {
+            let echo = try EchoBackend()
+            let port = try FreePort.tcp(host: "::1")
+            let sluice = try SluiceProcess(config: TestConfig.global() + """
+                pool v6
+                    bind [::1]:\(port)
+                    check none
+                    server e1 127.0.0.1:\(echo.port)
+                """)
+            let client = try TestClient(port: port, host: "::1")
+            try client.send("hello over IPv6\n")
+            #expect(try client.readLine() == "hello over IPv6", "sluice stderr:\n\(sluice.stderr)")
+            client.close()
+            #expect(try sluice.stop() == .exited(0))
+        }
+    }
+}
