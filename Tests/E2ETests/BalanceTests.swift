@@ -48,8 +48,11 @@ extension E2E {
 
         @Test func backupTakesSessionsOnlyWhenPrimariesAreUnusable() throws {
             let p1 = try GreetingBackend(name: "p1")
+            defer { p1.stop() }
             let p2 = try GreetingBackend(name: "p2")
+            defer { p2.stop() }
             let backup = try GreetingBackend(name: "bk")
+            defer { backup.stop() }
             let port = try FreePort.tcp()
             let sluice = try SluiceProcess(config: TestConfig.global() + """
                 pool db
@@ -67,8 +70,11 @@ extension E2E {
 
         @Test func backupIsUnusedWhileAPrimaryIsUsable() throws {
             let p1 = try GreetingBackend(name: "p1")
+            defer { p1.stop() }
             let p2 = try GreetingBackend(name: "p2")
+            defer { p2.stop() }
             let backup = try GreetingBackend(name: "bk")
+            defer { backup.stop() }
             let port = try FreePort.tcp()
             let sluice = try SluiceProcess(config: TestConfig.global() + """
                 pool db
@@ -86,6 +92,7 @@ extension E2E {
 
         @Test func sessionLogNamesPoolAndServer() throws {
             let a = try GreetingBackend(name: "a")
+            defer { a.stop() }
             let port = try FreePort.tcp()
             let sluice = try SluiceProcess(config: TestConfig.global() + """
                 pool logged

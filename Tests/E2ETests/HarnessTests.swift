@@ -7,6 +7,7 @@ extension E2E {
     @Suite struct HarnessTests {
         @Test func echoBackendHonoursHalfClose() throws {
             let echo = try EchoBackend()
+            defer { echo.stop() }
             let client = try TestClient(port: echo.port)
             let payload = PseudoRandom.bytes(seed: 3, count: 200_000)
             let writer = Thread {
@@ -19,6 +20,7 @@ extension E2E {
 
         @Test func greetingBackendCountsHeldConnections() throws {
             let backend = try GreetingBackend(name: "g")
+            defer { backend.stop() }
             let (first, name) = try Greetings.connect(port: backend.port, source: "127.0.0.7")
             #expect(name == "g")
             #expect(backend.currentConnections == 1)
@@ -28,6 +30,7 @@ extension E2E {
 
         @Test func greetingBackendGreetsEveryConnection() throws {
             let backend = try GreetingBackend(name: "many")
+            defer { backend.stop() }
             for _ in 0..<300 {
                 #expect(try Greetings.once(port: backend.port) == "many")
             }
@@ -35,6 +38,7 @@ extension E2E {
 
         @Test func scriptedBackendRepliesAfterEOF() throws {
             let backend = try ScriptedBackend(script: .replyAfterEOF(bytes: 10_000))
+            defer { backend.stop() }
             let client = try TestClient(port: backend.port)
             try client.send(Array(repeating: 1, count: 5000))
             client.shutdownWrite()
@@ -44,6 +48,7 @@ extension E2E {
 
         @Test func closedPortRefusesAndStoppedBackendRefuses() throws {
             let backend = try GreetingBackend(name: "gone")
+            defer { backend.stop() }
             let port = backend.port
             backend.stop()
             #expect(throws: SocketError.self) { try TestClient(port: port) }

@@ -23,6 +23,7 @@ extension E2E {
 
         @Test func sigtermClosesListenerAndLetsSessionsFinish() throws {
             let echo = try EchoBackend()
+            defer { echo.stop() }
             let port = try FreePort.tcp()
             let sluice = try SluiceProcess(config: TestConfig.global(workers: 2, "timeout shutdown 10s") + """
                 pool graceful
@@ -31,13 +32,17 @@ extension E2E {
                     server e1 127.0.0.1:\(echo.port)
                 """)
             let session = try TestClient(port: port)
-            try session.send("before\n")
-            #expect(try session.readLine() == "before")
+            try sluice.explaining {
+                try session.send("before\n")
+                #expect(try session.readLine() == "before")
+            }
 
             sluice.signal(SIGTERM)
             try Self.waitForRefusal(port: port, sluice: sluice)
-            try session.send("after\n")
-            #expect(try session.readLine() == "after", "the open session must keep working during shutdown")
+            try sluice.explaining {
+                try session.send("after\n")
+                #expect(try session.readLine() == "after", "the open session must keep working during shutdown")
+            }
             #expect(sluice.isRunning, "sluice must wait for the open session")
 
             session.close()
@@ -46,6 +51,7 @@ extension E2E {
 
         @Test func shutdownTimeoutCutsLingeringSessions() throws {
             let echo = try EchoBackend()
+            defer { echo.stop() }
             let port = try FreePort.tcp()
             let sluice = try SluiceProcess(config: TestConfig.global(workers: 2, "timeout shutdown 500ms") + """
                 pool lingering
@@ -70,6 +76,7 @@ extension E2E {
         @Test(arguments: [SIGTERM, SIGINT])
         func idleSluiceExitsZeroOnSignal(signal: Int32) throws {
             let echo = try EchoBackend()
+            defer { echo.stop() }
             let port = try FreePort.tcp()
             let sluice = try SluiceProcess(config: TestConfig.global() + """
                 pool quiet

@@ -8,6 +8,7 @@ extension E2E {
     @Suite struct TransferTests {
         @Test func concurrentSessionsTransferEveryByteBothWays() throws {
             let echo = try EchoBackend()
+            defer { echo.stop() }
             let port = try FreePort.tcp()
             let sluice = try SluiceProcess(config: TestConfig.global(workers: 2) + """
                 pool echo
@@ -85,6 +86,7 @@ extension E2E {
         @Test func halfCloseKeepsTheReplyFlowing() throws {
             let size = 1 << 20
             let backend = try ScriptedBackend(script: .replyAfterEOF(bytes: size))
+            defer { backend.stop() }
             let port = try FreePort.tcp()
             let sluice = try SluiceProcess(config: TestConfig.global() + """
                 pool half
@@ -106,6 +108,7 @@ extension E2E {
         @Test func backendThatClosesFirstDeliversEverythingThenEOF() throws {
             let size = 1 << 20
             let backend = try ScriptedBackend(script: .sendAndClose(bytes: size), seed: 99)
+            defer { backend.stop() }
             let port = try FreePort.tcp()
             let sluice = try SluiceProcess(config: TestConfig.global() + """
                 pool first
@@ -123,6 +126,7 @@ extension E2E {
 
         @Test func ipv6ListenerForwards() throws {
             let echo = try EchoBackend()
+            defer { echo.stop() }
             let port = try FreePort.tcp(host: "::1")
             let sluice = try SluiceProcess(config: TestConfig.global() + """
                 pool v6

@@ -89,6 +89,19 @@ final class TestClient: Sendable {
     }
 
     /// Succeeds when the peer closes (EOF or RST) without sending a single byte.
+    /// Connects and expects sluice to close the connection at once without data; a reset
+    /// that already reaches connect() counts as that close too.
+    static func expectRejected(port: UInt16) throws {
+        let client: TestClient
+        do {
+            client = try TestClient(port: port)
+        } catch let error as SocketError where error.code == ECONNRESET {
+            return
+        }
+        defer { client.close() }
+        try client.expectClosedWithoutData()
+    }
+
     func expectClosedWithoutData() throws {
         switch try receive() {
         case .eof, .reset: return

@@ -53,7 +53,10 @@ final class TestServer: Sendable {
                 let fd = accept(listenFD, nil, nil)
                 if fd < 0 {
                     if errno == EINTR || errno == ECONNABORTED { continue }
-                    return  // the listener was shut down by stop()
+                    // stop() shut the listener down. Only this thread closes it: closing it in
+                    // stop() could let this loop accept on a reused fd number of a later test.
+                    Glibc.close(listenFD)
+                    return
                 }
                 let accepted = state.withLock { s -> Bool in
                     if s.stopped { return false }
@@ -62,6 +65,7 @@ final class TestServer: Sendable {
                 }
                 guard accepted else {
                     Glibc.close(fd)
+                    Glibc.close(listenFD)
                     return
                 }
                 current.add(1, ordering: .relaxed)
@@ -83,7 +87,6 @@ final class TestServer: Sendable {
                 guard !s.stopped else { return }
                 s.stopped = true
                 shutdown(listenFD, Int32(SHUT_RDWR))
-                Glibc.close(listenFD)
                 for fd in s.open { shutdown(fd, Int32(SHUT_RDWR)) }
             }
         }
