@@ -71,6 +71,35 @@ extension E2E {
             #expect(try sluice.stop() == .exited(0))
         }
 
+        @Test func connectTimeoutMovesOnToAnotherServer() throws {
+            let hole = try BlackholeBackend()
+            defer { hole.stop() }
+            let good = try GreetingBackend(name: "good")
+            defer { good.stop() }
+            let port = try FreePort.tcp()
+            let sluice = try SluiceProcess(config: TestConfig.global(workers: 1) + """
+                pool slow
+                    bind 127.0.0.1:\(port)
+                    balance roundrobin
+                    timeout connect 300ms
+                    retries 1
+                    check none
+                    server hole 127.0.0.1:\(hole.port)
+                    server good 127.0.0.1:\(good.port)
+                """)
+            // Round robin sends the first client to the black hole: it must reach `good`
+            // after the connect timeout, not hang and not fail.
+            let started = ContinuousClock.now
+            let name = try sluice.explaining { try Greetings.once(port: port) }
+            let waited = ContinuousClock.now - started
+            #expect(name == "good")
+            #expect(waited >= .milliseconds(300), "answered before the connect timeout: \(waited)")
+            try sluice.waitForLog("Connection timed out")
+            #expect(sluice.logLines(containing: "connect failed").contains { $0.contains("server=hole") },
+                    "\(sluice.stderr)")
+            #expect(try sluice.stop() == .exited(0))
+        }
+
         @Test func clientIsClosedWhenEveryConnectIsRefused() throws {
             let deadPort = try FreePort.tcp()
             let port = try FreePort.tcp()
