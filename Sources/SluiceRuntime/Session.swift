@@ -33,6 +33,9 @@ struct Session {
     var clientWritable = true
     var serverReadable = false
     var serverWritable = false
+    /// A hang-up or error was reported: reads go on until EOF or the error shows.
+    var clientHungUp = false
+    var serverHungUp = false
     /// client -> server
     var up = SplicePump()
     /// server -> client
@@ -41,11 +44,13 @@ struct Session {
 
 extension Session {
     /// Runs both directions; returns whether any byte moved.
-    mutating func pumpBoth(_ pipes: inout PipePool) throws(Errno) -> Bool {
+    mutating func pumpBoth(_ pipes: inout PipePool, _ scratch: borrowing IOBuffer) throws(Errno) -> Bool {
         let upMoved = try up.run(
-            src: client, dst: server, srcReadable: &clientReadable, dstWritable: &serverWritable, pipes: &pipes)
+            src: client, dst: server, srcReadable: &clientReadable, srcHungUp: clientHungUp,
+            dstWritable: &serverWritable, pipes: &pipes, scratch: scratch)
         let downMoved = try down.run(
-            src: server, dst: client, srcReadable: &serverReadable, dstWritable: &clientWritable, pipes: &pipes)
+            src: server, dst: client, srcReadable: &serverReadable, srcHungUp: serverHungUp,
+            dstWritable: &clientWritable, pipes: &pipes, scratch: scratch)
         return upMoved || downMoved
     }
 }

@@ -1,10 +1,16 @@
-// One direction of a session: src socket -> pipe -> dst socket. Bytes wait in a pipe
-// borrowed from the worker's pool only while dst cannot take them; a FIN from src becomes
+// One direction of a session: src socket -> dst socket, by one of two paths chosen from what
+// the reads look like (BASELINE.md: splice does not pay for 30-byte database requests):
+// - copy: read into the worker's scratch buffer, write to dst at once. Used while reads are
+//   small; a read shorter than the buffer also proves src is drained, saving the EAGAIN call.
+// - splice: src -> pipe -> dst, payload never in user space. Used once a read fills the buffer.
+// Bytes dst cannot take yet always wait in a pipe borrowed from the worker's pool (a copied
+// remainder is written into it), so an idle direction holds no pipe. A FIN from src becomes
 // shutdown(SHUT_WR) on dst once the pipe is empty, so nothing written before a close is lost.
 //
-// Readiness flags are edge-triggered facts kept by the session: `srcReadable` is cleared
-// only when src itself is known empty (EAGAIN with an empty pipe); EAGAIN while the pipe
-// still holds bytes may mean the pipe is full, so it is retried after the next drain.
+// Readiness flags are edge-triggered facts kept by the session: `srcReadable` is cleared only
+// when src is known empty (EAGAIN with an empty pipe, or a short copy read before any hang-up
+// was seen); EAGAIN from a splice while the pipe holds bytes may mean the pipe is full, so
+// it is retried after the next drain.
 import SluiceSys
 
 struct SplicePump {
@@ -12,6 +18,7 @@ struct SplicePump {
     var inPipe = 0
     var srcEOF = false
     var shutSent = false
+    var splicing = false
     var bytes: UInt64 = 0
 
     var done: Bool { shutSent }
@@ -19,7 +26,8 @@ struct SplicePump {
     /// Moves what it can. Returns whether any byte moved; throws the socket error that
     /// ends the session (reset, broken pipe).
     mutating func run(
-        src: FD, dst: FD, srcReadable: inout Bool, dstWritable: inout Bool, pipes: inout PipePool
+        src: FD, dst: FD, srcReadable: inout Bool, srcHungUp: Bool, dstWritable: inout Bool,
+        pipes: inout PipePool, scratch: borrowing IOBuffer
     ) throws(Errno) -> Bool {
         var moved = false
         while true {
@@ -39,16 +47,10 @@ struct SplicePump {
                 pipe = nil
             }
             if !srcEOF && srcReadable {
-                if pipe == nil { pipe = try pipes.take() }
-                switch try Splice.move(from: src, to: pipe!.write, max: pipes.size) {
-                case .done(let n):
-                    inPipe += n
-                    progressed = true
-                case .eof:
-                    srcEOF = true
-                    progressed = true
-                case .wouldBlock:
-                    if inPipe == 0 { srcReadable = false }
+                if !splicing && inPipe == 0 && dstWritable {
+                    progressed = try copy(src, dst, &srcReadable, srcHungUp, &dstWritable, &pipes, scratch) || progressed
+                } else {
+                    progressed = try spliceIn(src, &srcReadable, &pipes, scratch.count) || progressed
                 }
             }
             if srcEOF && inPipe == 0 && !shutSent {
@@ -61,6 +63,69 @@ struct SplicePump {
             }
             if !progressed { return moved }
             moved = true
+        }
+    }
+
+    private mutating func copy(
+        _ src: FD, _ dst: FD, _ srcReadable: inout Bool, _ srcHungUp: Bool, _ dstWritable: inout Bool,
+        _ pipes: inout PipePool, _ scratch: borrowing IOBuffer
+    ) throws(Errno) -> Bool {
+        switch try scratch.read(from: src) {
+        case .eof:
+            srcEOF = true
+            return true
+        case .wouldBlock:
+            srcReadable = false
+            return false
+        case .done(let n):
+            if n == scratch.count {
+                splicing = true  // bulk: the next reads go through the pipe
+            } else if !srcHungUp {
+                // A stream socket returns everything queued: a short read drained it, and
+                // edge-triggered epoll reports the next arrival.
+                srcReadable = false
+            }
+            var written = 0
+            switch try scratch.write(0..<n, to: dst) {
+            case .done(let m): written = m
+            case .wouldBlock, .eof: break
+            }
+            bytes &+= UInt64(written)
+            if written < n {
+                dstWritable = false
+                try park(scratch, written..<n, &pipes)
+            }
+            return true
+        }
+    }
+
+    /// Keeps bytes dst refused in a pipe (a copy: the scratch buffer is reused at once).
+    private mutating func park(_ scratch: borrowing IOBuffer, _ range: Range<Int>, _ pipes: inout PipePool) throws(Errno) {
+        if pipe == nil { pipe = try pipes.take() }
+        // The pipe is empty and at least as large as the scratch buffer: one write fits.
+        guard case .done(let n) = try scratch.write(range, to: pipe!.write), n == range.count else {
+            throw Errno.noBuffers
+        }
+        inPipe += n
+    }
+
+    private mutating func spliceIn(
+        _ src: FD, _ srcReadable: inout Bool, _ pipes: inout PipePool, _ smallRead: Int
+    ) throws(Errno) -> Bool {
+        if pipe == nil { pipe = try pipes.take() }
+        let wasEmpty = inPipe == 0
+        switch try Splice.move(from: src, to: pipe!.write, max: pipes.size) {
+        case .done(let n):
+            inPipe += n
+            // Small reads again (the bulk transfer ended): copy the next ones.
+            if wasEmpty && n < smallRead / 4 { splicing = false }
+            return true
+        case .eof:
+            srcEOF = true
+            return true
+        case .wouldBlock:
+            if inPipe == 0 { srcReadable = false }
+            return false
         }
     }
 

@@ -69,6 +69,7 @@ extension Worker {
         sessions[slot].lastFailed = id
         sessions[slot].serverReadable = false
         sessions[slot].serverWritable = false
+        sessions[slot].serverHungUp = false
         log.warn("connect failed", ["pool": pool.name, "server": server.name, "client": "\(sessions[slot].peer)",
                                     "error": "\(error)", "attempt": "\(sessions[slot].attempts)"])
         if sessions[slot].attempts <= pool.settings.retries { return true }

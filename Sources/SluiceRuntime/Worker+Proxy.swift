@@ -9,7 +9,9 @@ extension Worker {
         // splice reports the EOF or the error itself.
         let readable = !ev.isDisjoint(with: [.readable, .readHangup, .hangup, .error])
         let writable = !ev.isDisjoint(with: [.writable, .hangup, .error])
+        let hungUp = !ev.isDisjoint(with: [.readHangup, .hangup, .error])
         if server {
+            if hungUp { sessions[slot].serverHungUp = true }
             if sessions[slot].state == .connecting {
                 // A backend that speaks first may have sent its greeting by the time the
                 // connect is reported: keep that edge, it will not be reported again.
@@ -20,6 +22,7 @@ extension Worker {
             if readable { sessions[slot].serverReadable = true }
             if writable { sessions[slot].serverWritable = true }
         } else {
+            if hungUp { sessions[slot].clientHungUp = true }
             if readable { sessions[slot].clientReadable = true }
             if writable { sessions[slot].clientWritable = true }
             if sessions[slot].state == .connecting { return }
@@ -31,7 +34,7 @@ extension Worker {
     mutating func pump(_ slot: UInt32) {
         let moved: Bool
         do {
-            moved = try sessions[slot].pumpBoth(&pipes)
+            moved = try sessions[slot].pumpBoth(&pipes, scratch)
         } catch {
             finish(slot, aborted: true, reason: "\(error)")
             return

@@ -22,6 +22,9 @@ struct Worker: ~Copyable {
     var events: EpollEventBuffer
     var sessions = SessionTable()
     var pipes: PipePool
+    /// Small reads are copied through here; never larger than a pipe, so a remainder dst
+    /// refused always fits in one empty pipe.
+    let scratch: IOBuffer
     var timers = TimerHeap()
     var balancers: [PoolBalancer]
     var now = Instant.now()
@@ -37,6 +40,7 @@ struct Worker: ~Copyable {
         self.listeners = listeners
         self.events = EpollEventBuffer(capacity: 512)
         self.pipes = PipePool(size: shared.pipeSize)
+        self.scratch = IOBuffer(count: min(16 * 1024, shared.pipeSize))
         self.balancers = shared.pools.map(PoolBalancer.init)
     }
 

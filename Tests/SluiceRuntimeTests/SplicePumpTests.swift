@@ -9,21 +9,31 @@ import Testing
 
 @Suite struct SplicePumpTests {
     /// client.a -> [client.b  =pump=>  server.a] -> server.b
-    struct Rig {
+    struct Rig: ~Copyable {
         let client: LoopbackPair
         let server: LoopbackPair
         var pump = SplicePump()
         var pipes = PipePool(size: 65536)
+        let scratch = IOBuffer(count: 16384)
         var readable = true
+        var hungUp = false
         var writable = true
 
         init() throws {
-            client = try LoopbackPair.make()
-            server = try LoopbackPair.make()
+            let client = try LoopbackPair.make()
+            let server = try LoopbackPair.make()
+            self.init(client: client, server: server)
+        }
+
+        init(client: LoopbackPair, server: LoopbackPair) {
+            self.client = client
+            self.server = server
         }
 
         mutating func run() throws -> Bool {
-            try pump.run(src: client.b, dst: server.a, srcReadable: &readable, dstWritable: &writable, pipes: &pipes)
+            try pump.run(
+                src: client.b, dst: server.a, srcReadable: &readable, srcHungUp: hungUp, dstWritable: &writable,
+                pipes: &pipes, scratch: scratch)
         }
 
         func close() {
@@ -46,7 +56,7 @@ import Testing
         }
         #expect(rig.pump.pipe == nil, "an idle direction holds no pipe")
         #expect(rig.pump.inPipe == 0)
-        #expect(rig.readable == false, "EAGAIN with an empty pipe clears readability")
+        #expect(rig.readable == false, "a drained socket clears readability")
         let (got, _) = try readUpTo(rig.server.b, payload.count)
         #expect(got == payload)
     }
@@ -59,6 +69,7 @@ import Testing
         Socket.shutdownWrite(rig.client.a)
         for _ in 0..<1000 where !rig.pump.done {
             rig.readable = true
+            rig.hungUp = true  // epoll reports RDHUP with the FIN
             _ = try rig.run()
             if !rig.pump.done { usleep(500) }
         }
@@ -78,6 +89,7 @@ import Testing
         received.reserveCapacity(payload.count)
         var buffer = [UInt8](repeating: 0, count: 65536)
         var rounds = 0
+        var spliced = false
         while received.count < payload.count && rounds < 200_000 {
             rounds += 1
             if sent < payload.count {
@@ -90,6 +102,7 @@ import Testing
             rig.readable = true
             rig.writable = true
             _ = try rig.run()
+            spliced = spliced || rig.pump.splicing
             if rounds % 3 == 0 {
                 let r = try buffer.withUnsafeMutableBytes { try rig.server.b.read(into: $0) }
                 if case .done(let n) = r { received += buffer[0..<n] }
@@ -97,5 +110,24 @@ import Testing
         }
         #expect(received.count == payload.count)
         #expect(received == payload)
+        #expect(spliced, "a bulk transfer switches to splice")
+    }
+
+    @Test func smallMessagesAreCopiedWithoutAPipe() throws {
+        var rig = try Rig()
+        defer { rig.close() }
+        for round in 0..<50 {
+            let message = Array("GET key:\(round)\r\n".utf8)
+            try writeAll(rig.client.a, message)
+            var got: [UInt8] = []
+            for _ in 0..<1000 where got.count < message.count {
+                rig.readable = true
+                _ = try rig.run()
+                got += try readUpTo(rig.server.b, message.count - got.count).bytes
+            }
+            #expect(got == message)
+        }
+        #expect(!rig.pump.splicing)
+        #expect(rig.pipes.created == 0, "small request/response traffic never needs a pipe")
     }
 }
