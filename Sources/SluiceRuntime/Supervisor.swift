@@ -55,8 +55,9 @@ package final class Supervisor {
         }
         for channel in channels {
             let listeners = self.listeners
+            let peers = channels
             threads.append(ThreadHandle.spawn(name: "sluice-w\(channel.index)") {
-                Supervisor.workerMain(channel: channel, shared: shared, listeners: listeners)
+                Supervisor.workerMain(channel: channel, peers: peers, shared: shared, listeners: listeners)
             })
         }
         logger.info("ready", ["pools": "\(config.pools.count)", "workers": "\(workerCount)",
@@ -64,9 +65,9 @@ package final class Supervisor {
         return controlLoop(signals, epoll)
     }
 
-    private static func workerMain(channel: WorkerChannel, shared: SharedState, listeners: [Listener]) {
+    private static func workerMain(channel: WorkerChannel, peers: [WorkerChannel], shared: SharedState, listeners: [Listener]) {
         do {
-            var worker = Worker(epoll: try Epoll(), channel: channel, shared: shared, listeners: listeners)
+            var worker = Worker(epoll: try Epoll(), channel: channel, peers: peers, shared: shared, listeners: listeners)
             try worker.start()
             worker.run()
             channel.exited.store(true, ordering: .releasing)

@@ -20,14 +20,41 @@ extension Worker {
                 return
             }
             guard let fd = accepted else { return }
-            startSession(fd, peer: peer.endpoint ?? IPEndpoint(.anyV4, 0), pool: listener.pool)
+            let endpoint = peer.endpoint ?? IPEndpoint(.anyV4, 0)
+            let owner = leastLoadedWorker()
+            owner.liveSessions.add(1, ordering: .relaxed)
+            if owner === channel {
+                startSession(fd, peer: endpoint, pool: listener.pool)
+            } else {
+                owner.send(.adopt(client: fd, peer: endpoint, pool: listener.pool))
+            }
         }
     }
 
-    private mutating func startSession(_ fd: FD, peer: IPEndpoint, pool index: Int) {
+    /// The worker that should own a new client: this one, unless another has at least two
+    /// sessions fewer. A burst of connections (a database pool starting up) wakes one worker,
+    /// which would otherwise keep every session of the burst; short connections rarely
+    /// differ by two, so they stay where they were accepted, with no hand-off.
+    private func leastLoadedWorker() -> WorkerChannel {
+        var best = channel
+        var bestLoad = channel.liveSessions.load(ordering: .relaxed) - 1
+        for other in peers where other !== channel {
+            let load = other.liveSessions.load(ordering: .relaxed)
+            if load < bestLoad {
+                best = other
+                bestLoad = load
+            }
+        }
+        return best
+    }
+
+    /// Sets up a session for an accepted client this worker owns (already counted in
+    /// `liveSessions`).
+    mutating func startSession(_ fd: FD, peer: IPEndpoint, pool index: Int) {
         let pool = shared.pools[index]
         if shared.active.wrappingAdd(1, ordering: .relaxed).newValue > shared.maxconn {
             shared.active.wrappingSubtract(1, ordering: .relaxed)
+            channel.liveSessions.wrappingSubtract(1, ordering: .relaxed)
             reject(fd, pool: pool, .maxconn, peer: peer)
             return
         }
@@ -35,12 +62,12 @@ extension Worker {
         if pool.settings.maxconn > 0 && poolCurrent > pool.settings.maxconn {
             pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
             shared.active.wrappingSubtract(1, ordering: .relaxed)
+            channel.liveSessions.wrappingSubtract(1, ordering: .relaxed)
             reject(fd, pool: pool, .maxconn, peer: peer)
             return
         }
         pool.stats.total.add(1, ordering: .relaxed)
         shared.totalSessions.add(1, ordering: .relaxed)
-        channel.liveSessions.add(1, ordering: .relaxed)
         Socket.setNoDelay(fd)
 
         let slot = sessions.allocate()
@@ -52,7 +79,7 @@ extension Worker {
         sessions[slot].started = now
         sessions[slot].lastActivity = now
         do {
-            try epoll.add(fd, [.readable, .writable, .readHangup, .edgeTriggered],
+            try epoll.add(fd, .sessionSocket,
                           data: token(.client, slot, sessions[slot].generation))
         } catch {
             log.error("cannot watch client socket", ["pool": pool.name, "client": "\(peer)", "error": "\(error)"])

@@ -26,7 +26,7 @@ extension Worker {
                 let fd = try Socket.stream(v6: server.endpoint.address.isV6)
                 sessions[slot].server = fd
                 Socket.setNoDelay(fd)
-                try epoll.add(fd, [.readable, .writable, .readHangup, .edgeTriggered],
+                try epoll.add(fd, .sessionSocket,
                               data: token(.server, slot, sessions[slot].generation))
                 switch try Socket.connect(fd, to: server.endpoint) {
                 case .connected:

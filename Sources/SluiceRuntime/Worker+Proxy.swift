@@ -7,9 +7,9 @@ extension Worker {
     mutating func sessionEvent(_ slot: UInt32, server: Bool, _ ev: EpollEvents) {
         // Hang-ups and errors count as both readable and writable (as redis' ae does): the next
         // splice reports the EOF or the error itself.
-        let readable = !ev.isDisjoint(with: [.readable, .readHangup, .hangup, .error])
-        let writable = !ev.isDisjoint(with: [.writable, .hangup, .error])
-        let hungUp = !ev.isDisjoint(with: [.readHangup, .hangup, .error])
+        let readable = ev.readSide
+        let writable = ev.writeSide
+        let hungUp = ev.hangUpSide
         if server {
             if hungUp { sessions[slot].serverHungUp = true }
             if sessions[slot].state == .connecting {

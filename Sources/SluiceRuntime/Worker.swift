@@ -16,6 +16,8 @@ func token(_ kind: EventKind, _ index: UInt32, _ generation: UInt32 = 0) -> UInt
 
 struct Worker: ~Copyable {
     let channel: WorkerChannel
+    /// Every worker's channel, this one's included (for hand-offs).
+    let peers: [WorkerChannel]
     let shared: SharedState
     let listeners: [Listener]
     let epoll: Epoll
@@ -33,9 +35,10 @@ struct Worker: ~Copyable {
     var shutdownDeadline: Instant? = nil
     var running = true
 
-    init(epoll: consuming Epoll, channel: WorkerChannel, shared: SharedState, listeners: [Listener]) {
+    init(epoll: consuming Epoll, channel: WorkerChannel, peers: [WorkerChannel], shared: SharedState, listeners: [Listener]) {
         self.epoll = epoll
         self.channel = channel
+        self.peers = peers
         self.shared = shared
         self.listeners = listeners
         self.events = EpollEventBuffer(capacity: 512)
@@ -76,6 +79,11 @@ struct Worker: ~Copyable {
             }
             fireTimers()
             checkShutdown()
+        }
+        // A hand-off that raced with the shutdown deadline: close it rather than leak it.
+        for case .adopt(let client, _, _) in channel.takeAll() {
+            Socket.setLingerReset(client)
+            client.close()
         }
         pipes.closeAll()
     }
@@ -121,6 +129,8 @@ struct Worker: ~Copyable {
             acceptPausedUntil = nil
             channel.listenersReleased.store(true, ordering: .releasing)
             shutdownDeadline = deadline
+        case .adopt(let client, let peer, let pool):
+            startSession(client, peer: peer, pool: pool)
         }
     }
 
@@ -130,7 +140,8 @@ struct Worker: ~Copyable {
             do { try watchListeners() } catch { log.error("cannot watch listeners again: \(error)") }
         }
         guard let deadline = shutdownDeadline else { return }
-        if sessions.live == 0 {
+        // liveSessions also counts clients another worker handed over and not yet adopted.
+        if sessions.live == 0 && channel.liveSessions.load(ordering: .relaxed) == 0 {
             running = false
         } else if deadline <= now {
             log.info("shutdown timeout: closing sessions", ["worker": "\(channel.index)", "sessions": "\(sessions.live)"])

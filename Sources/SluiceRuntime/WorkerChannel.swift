@@ -8,6 +8,8 @@ enum WorkerMessage: Sendable {
     case stopAccepting
     /// Finish sessions until the deadline, then close what is left and exit.
     case shutdown(deadline: Instant)
+    /// A client another worker accepted while it had more sessions than this one.
+    case adopt(client: FD, peer: IPEndpoint, pool: Int)
 }
 
 final class WorkerChannel: Sendable {
@@ -18,6 +20,7 @@ final class WorkerChannel: Sendable {
     let listenersReleased = Atomic<Bool>(false)
     /// Incremented every loop iteration (the systemd watchdog reads it).
     let heartbeat = Atomic<UInt64>(0)
+    /// Sessions this worker owns, counting clients handed to it and not yet adopted.
     let liveSessions = Atomic<Int>(0)
     /// Set when the worker's loop has returned.
     let exited = Atomic<Bool>(false)

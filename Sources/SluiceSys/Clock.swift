@@ -13,7 +13,9 @@ package struct Instant: Comparable, Hashable, Sendable {
         return Instant(nanoseconds: UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec))
     }
 
-    package static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
+    @inlinable package static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
+    @inlinable package static func <= (a: Instant, b: Instant) -> Bool { a.nanoseconds <= b.nanoseconds }
+    @inlinable package static func == (a: Instant, b: Instant) -> Bool { a.nanoseconds == b.nanoseconds }
 
     package static func + (a: Instant, d: Duration) -> Instant {
         Instant(nanoseconds: a.nanoseconds &+ d.nanoseconds)

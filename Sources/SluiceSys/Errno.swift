@@ -5,6 +5,10 @@ package struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringC
     package var rawValue: CInt
     package init(rawValue: CInt) { self.rawValue = rawValue }
 
+    // Concrete, so errno checks on the event path do not go through RawRepresentable's
+    // generic `==`.
+    @inlinable package static func == (a: Errno, b: Errno) -> Bool { a.rawValue == b.rawValue }
+
     package static let interrupted = Errno(rawValue: EINTR)
     package static let wouldBlock = Errno(rawValue: EAGAIN)
     package static let inProgress = Errno(rawValue: EINPROGRESS)

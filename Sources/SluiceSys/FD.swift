@@ -7,6 +7,8 @@ package struct FD: RawRepresentable, Hashable, Sendable, CustomStringConvertible
     package var rawValue: CInt
     package init(rawValue: CInt) { self.rawValue = rawValue }
 
+    @inlinable package static func == (a: FD, b: FD) -> Bool { a.rawValue == b.rawValue }
+
     package static let invalid = FD(rawValue: -1)
     package var isValid: Bool { rawValue >= 0 }
     package var description: String { "fd\(rawValue)" }

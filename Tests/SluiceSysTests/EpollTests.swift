@@ -47,3 +47,15 @@ import Testing
         #expect(got == .hangup)
     }
 }
+
+@Suite struct EpollEventsTests {
+    @Test func sideMasksMatchTheKernelBits() {
+        #expect(EpollEvents.readable.readSide && EpollEvents.readHangup.readSide && EpollEvents.hangup.readSide)
+        #expect(EpollEvents.error.readSide && !EpollEvents.writable.readSide)
+        #expect(EpollEvents.writable.writeSide && EpollEvents.hangup.writeSide && EpollEvents.error.writeSide)
+        #expect(!EpollEvents.readable.writeSide && !EpollEvents.readHangup.writeSide)
+        #expect(EpollEvents.readHangup.hangUpSide && EpollEvents.hangup.hangUpSide && EpollEvents.error.hangUpSide)
+        #expect(!EpollEvents.readable.hangUpSide && !EpollEvents.writable.hangUpSide)
+        #expect(EpollEvents.sessionSocket == [.readable, .writable, .readHangup, .edgeTriggered])
+    }
+}
