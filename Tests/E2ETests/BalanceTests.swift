@@ -46,7 +46,9 @@ extension E2E {
             #expect(try sluice.stop() == .exited(0))
         }
 
-        @Test func backupTakesSessionsOnlyWhenPrimariesAreUnusable() throws {
+        /// With every primary `disabled` the backup takes all sessions; with p1 usable, none.
+        @Test(arguments: [true, false])
+        func backupServesOnlyWhileNoPrimaryIsUsable(primariesDisabled: Bool) throws {
             let p1 = try GreetingBackend(name: "p1")
             defer { p1.stop() }
             let p2 = try GreetingBackend(name: "p2")
@@ -58,35 +60,16 @@ extension E2E {
                 pool db
                     bind 127.0.0.1:\(port)
                     check none
-                    server p1 127.0.0.1:\(p1.port) disabled
+                    server p1 127.0.0.1:\(p1.port)\(primariesDisabled ? " disabled" : "")
                     server p2 127.0.0.1:\(p2.port) disabled
                     server bk 127.0.0.1:\(backup.port) backup
                 """)
             let names = try sluice.explaining { try (0..<6).map { _ in try Greetings.once(port: port) } }
-            #expect(names == Array(repeating: "bk", count: 6), "\(sluice.stderr)")
-            #expect(p1.totalConnections == 0 && p2.totalConnections == 0, "disabled servers took sessions")
-            #expect(try sluice.stop() == .exited(0))
-        }
-
-        @Test func backupIsUnusedWhileAPrimaryIsUsable() throws {
-            let p1 = try GreetingBackend(name: "p1")
-            defer { p1.stop() }
-            let p2 = try GreetingBackend(name: "p2")
-            defer { p2.stop() }
-            let backup = try GreetingBackend(name: "bk")
-            defer { backup.stop() }
-            let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global() + """
-                pool db
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server p1 127.0.0.1:\(p1.port)
-                    server p2 127.0.0.1:\(p2.port) disabled
-                    server bk 127.0.0.1:\(backup.port) backup
-                """)
-            let names = try sluice.explaining { try (0..<6).map { _ in try Greetings.once(port: port) } }
-            #expect(names == Array(repeating: "p1", count: 6), "\(sluice.stderr)")
-            #expect(backup.totalConnections == 0, "the backup took sessions while p1 was usable")
+            let expected = primariesDisabled ? "bk" : "p1"
+            #expect(names == Array(repeating: expected, count: 6), "\(sluice.stderr)")
+            #expect(p2.totalConnections == 0, "a disabled server took sessions")
+            #expect(primariesDisabled ? p1.totalConnections == 0 : backup.totalConnections == 0,
+                    "\(primariesDisabled ? "disabled p1" : "the backup") took sessions")
             #expect(try sluice.stop() == .exited(0))
         }
 
