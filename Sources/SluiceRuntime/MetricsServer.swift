@@ -80,9 +80,9 @@ struct MetricsService: OneShotService {
         let bad = Self.response(400, "Bad Request", "malformed request\n")
         // Header bytes must be printable ASCII, blanks, CR or LF.
         guard head.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) else { return bad }
-        let text = String(decoding: head, as: UTF8.self)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? $0.dropLast() : $0
+        // Split on bytes: as Characters, "\r\n" is one grapheme and would not split on "\n".
+        let lines = head.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
+            String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
         }
         guard let requestLine = lines.first else { return bad }
         let parts = requestLine.split(separator: " ", omittingEmptySubsequences: false)
