@@ -79,7 +79,9 @@ struct MetricsService: OneShotService {
     func respond(to head: [UInt8]) -> [UInt8] {
         let bad = Self.response(400, "Bad Request", "malformed request\n")
         // Header bytes must be printable ASCII, blanks, CR or LF.
-        guard head.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) else { return bad }
+        guard head.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) else {
+            return bad
+        }
         // Split on bytes: as Characters, "\r\n" is one grapheme and would not split on "\n".
         let lines = head.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
             String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)

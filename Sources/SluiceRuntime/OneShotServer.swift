@@ -102,7 +102,10 @@ final class OneShotServer<Service: OneShotService>: Sendable {
             let n = epoll.wait(into: &events, timeoutMillis: timeout)
             for i in 0..<n {
                 let id = events.data(at: i)
-                if id == Self.wakeID { wake.drain(); continue }
+                if id == Self.wakeID {
+                    wake.drain()
+                    continue
+                }
                 if id == Self.listenerID {
                     acceptAll(epoll, &clients, &nextID)
                     continue
@@ -185,7 +188,8 @@ final class OneShotServer<Service: OneShotService>: Sendable {
         return beginWriting(&client, reply, epoll, id)
     }
 
-    private func beginWriting(_ client: inout Client, _ reply: [UInt8], _ epoll: borrowing Epoll, _ id: UInt64) -> Bool {
+    private func beginWriting(_ client: inout Client, _ reply: [UInt8], _ epoll: borrowing Epoll, _ id: UInt64) -> Bool
+    {
         client.phase = .writing
         client.output = reply
         client.written = 0

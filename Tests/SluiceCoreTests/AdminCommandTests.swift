@@ -9,7 +9,8 @@ import Testing
     static let ref = ServerRef(pool: "db", server: "pg-1")
 
     static var add: AddServerRequest {
-        var r = AddServerRequest(ref: ServerRef(pool: "db", server: "pg.3"), endpoint: IPEndpoint(.v4(0x0A00_0005), 5432))
+        var r = AddServerRequest(
+            ref: ServerRef(pool: "db", server: "pg.3"), endpoint: IPEndpoint(.v4(0x0A00_0005), 5432))
         r.weight = 50
         r.maxconn = 200
         r.backup = true
@@ -34,10 +35,16 @@ import Testing
         ("set server db/pg-1 state maint json", AdminRequest(.setState(ref, .maint), json: true)),
         ("set server db/pg-1 weight 0", AdminRequest(.setWeight(ref, 0))),
         ("set server db/pg-1 weight 1000", AdminRequest(.setWeight(ref, 1000))),
-        ("add server db/pg-1 127.0.0.1:6379", AdminRequest(.addServer(AddServerRequest(ref: ref, endpoint: IPEndpoint(.loopbackV4, 6379))))),
+        (
+            "add server db/pg-1 127.0.0.1:6379",
+            AdminRequest(.addServer(AddServerRequest(ref: ref, endpoint: IPEndpoint(.loopbackV4, 6379))))
+        ),
         ("add server db/pg.3 10.0.0.5:5432 weight 50 maxconn 200 backup", AdminRequest(.addServer(add))),
         ("add server db/pg.3 10.0.0.5:5432 backup maxconn 200 weight 50", AdminRequest(.addServer(add))),
-        ("add server db/pg-1 [::1]:80", AdminRequest(.addServer(AddServerRequest(ref: ref, endpoint: IPEndpoint(.v6(0, 1), 80))))),
+        (
+            "add server db/pg-1 [::1]:80",
+            AdminRequest(.addServer(AddServerRequest(ref: ref, endpoint: IPEndpoint(.v6(0, 1), 80))))
+        ),
         ("del server db/pg-1", AdminRequest(.delServer(ref))),
         ("kill sessions db/pg-1", AdminRequest(.killSessions(ref))),
         ("reload", AdminRequest(.reload)),

@@ -21,8 +21,9 @@ import Testing
         #expect(AdminReplyText.error("no such pool 'x'").text == "ERR no such pool 'x'\n")
         #expect(AdminReplyText.error("two\nlines").text == "ERR two lines\n")
         #expect(AdminReplyText.error(AdminParseError("bad")).isError)
-        #expect(AdminReplyText.errors("configuration has 2 errors", ["a.conf:1: x", "a.conf:2: y"]).text
-            == "ERR configuration has 2 errors\na.conf:1: x\na.conf:2: y\n")
+        #expect(
+            AdminReplyText.errors("configuration has 2 errors", ["a.conf:1: x", "a.conf:2: y"]).text
+                == "ERR configuration has 2 errors\na.conf:1: x\na.conf:2: y\n")
         for word in ["show info", "set server POOL/NAME state", "add server", "del server", "kill sessions", "reload"] {
             #expect(AdminReplyText.help.text.contains(word))
         }
@@ -61,7 +62,8 @@ import Testing
             PoolSnapshot(
                 name: "db", mode: "tcp", balance: "leastconn", binds: ["0.0.0.0:5432", "[::]:5432"], serversUp: 2,
                 serversTotal: 3, sessionsCurrent: 5, sessionsTotal: 1234, queue: 0),
-            PoolSnapshot(name: "cache", mode: "tcp", balance: "hash", binds: ["fd:redis"], serversUp: 1, serversTotal: 1),
+            PoolSnapshot(
+                name: "cache", mode: "tcp", balance: "hash", binds: ["fd:redis"], serversUp: 1, serversTotal: 1),
         ]
         #expect(
             AdminReplyText.pools(pools, json: false).text == """
@@ -75,7 +77,9 @@ import Testing
                 == #"[{"name":"db","mode":"tcp","balance":"leastconn","binds":["0.0.0.0:5432","[::]:5432"],"servers_up":2,"servers_total":3,"sessions_current":5,"sessions_total":1234,"queue":0}]"#
                 + "\n")
         #expect(AdminReplyText.pools([], json: true).text == "[]\n")
-        #expect(AdminReplyText.pools([], json: false).text == "POOL  MODE  BALANCE  BINDS  SERVERS  SESSIONS  TOTAL  QUEUE\n")
+        #expect(
+            AdminReplyText.pools([], json: false).text
+                == "POOL  MODE  BALANCE  BINDS  SERVERS  SESSIONS  TOTAL  QUEUE\n")
     }
 
     @Test func serversTextAndJSON() {
@@ -102,7 +106,8 @@ import Testing
     }
 
     @Test func sessionsTextJSONAndCap() {
-        let one = SessionSnapshot(id: 7, pool: "db", server: "pg-1", client: "192.0.2.7:51234", ageSeconds: 12, bytesIn: 1, bytesOut: 2)
+        let one = SessionSnapshot(
+            id: 7, pool: "db", server: "pg-1", client: "192.0.2.7:51234", ageSeconds: 12, bytesIn: 1, bytesOut: 2)
         #expect(
             AdminReplyText.sessions([one], json: false).text == """
                 ID  POOL  SERVER  CLIENT           AGE  BYTES_IN  BYTES_OUT
@@ -113,7 +118,9 @@ import Testing
             AdminReplyText.sessions([one], json: true).text
                 == #"[{"id":7,"pool":"db","server":"pg-1","client":"192.0.2.7:51234","age_seconds":12,"bytes_in":1,"bytes_out":2}]"#
                 + "\n")
-        let many = (0..<1500).map { SessionSnapshot(id: UInt64($0), pool: "p", server: "s", client: "c", ageSeconds: 0) }
+        let many = (0..<1500).map {
+            SessionSnapshot(id: UInt64($0), pool: "p", server: "s", client: "c", ageSeconds: 0)
+        }
         #expect(AdminReplyText.sessions(many, json: false).text.split(separator: "\n").count == 1001)
     }
 }

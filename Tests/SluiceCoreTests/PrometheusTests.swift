@@ -63,7 +63,10 @@ import Testing
             weight: 0, effectiveWeight: 0)
         return MetricsSnapshot(
             info: InfoSnapshot(version: "0.1.0", pid: 1, uptimeSeconds: 99, workers: 2),
-            pools: [pool, PoolSnapshot(name: "cache", mode: "udp", balance: "hash", binds: [], serversUp: 0, serversTotal: 0)],
+            pools: [
+                pool,
+                PoolSnapshot(name: "cache", mode: "udp", balance: "hash", binds: [], serversUp: 0, serversTotal: 0),
+            ],
             servers: [
                 ServerSnapshot(
                     pool: "db", name: "pg-1", address: "10.0.0.1:5432", health: .up, state: .ready, weight: 100,

@@ -31,11 +31,15 @@ import Testing
         #expect(try AdminClient.ask(path, "show info") == AdminReplyText.info(FakeAdminHandler.info, json: false).text)
         #expect(try AdminClient.ask(path, "show info json").hasPrefix(#"{"version":"0.1.0","pid":7"#))
         #expect(try AdminClient.ask(path, "help") == AdminReplyText.help.text)
-        #expect(try AdminClient.ask(path, "set server db/pg-1 weight 5\r") == "HANDLED setWeight(db/pg-1, 5) json=false uid=0\n")
+        #expect(
+            try AdminClient.ask(path, "set server db/pg-1 weight 5\r")
+                == "HANDLED setWeight(db/pg-1, 5) json=false uid=0\n")
         #expect(try AdminClient.ask(path, "del server web/x") == "ERR no such pool 'web'\n")
         #expect(try AdminClient.ask(path, "reload") == "ERR configuration has 1 error\nx.conf:3: unknown keyword 'x'\n")
         // No newline, but the client half-closed: still one command.
-        #expect(try AdminClient.ask(path, Array("kill sessions db/a".utf8), halfClose: true).hasPrefix("HANDLED killSessions"))
+        #expect(
+            try AdminClient.ask(path, Array("kill sessions db/a".utf8), halfClose: true).hasPrefix(
+                "HANDLED killSessions"))
         // Only the first line counts.
         #expect(try AdminClient.ask(path, "reload json\nshow info").hasPrefix("ERR configuration"))
     }
@@ -73,7 +77,9 @@ import Testing
             let reply = try AdminClient.ask(server.path, bytes)
             #expect(reply.hasPrefix("ERR "), "\(name): \(reply.prefix(200))")
             #expect(reply.hasSuffix("\n") && reply.dropLast().firstIndex(of: "\n") == nil, "\(name): one line")
-            if (bytes.firstIndex(of: 0x0A) ?? bytes.count) > 4096 { #expect(reply == "ERR line too long (max 4096 bytes)\n", "\(name)") }
+            if (bytes.firstIndex(of: 0x0A) ?? bytes.count) > 4096 {
+                #expect(reply == "ERR line too long (max 4096 bytes)\n", "\(name)")
+            }
             #expect(try AdminClient.ask(server.path, "show info").hasPrefix("version"), "after \(name)")
         }
     }
@@ -156,7 +162,9 @@ import Testing
         server.stop()
         let allowing = try Self.serve(dir, mode: 0o666, allowed: [65534])
         defer { allowing.stop() }
-        #expect(try askAsNobody(allowing.path) == "HANDLED setState(db/pg, SluiceCore.AdminState.drain) json=false uid=65534\n")
+        #expect(
+            try askAsNobody(allowing.path)
+                == "HANDLED setState(db/pg, SluiceCore.AdminState.drain) json=false uid=65534\n")
     }
 
     @Test(.enabled(if: getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0, "needs root and setpriv"))
@@ -166,7 +174,10 @@ import Testing
         defer { server.stop() }
         let result = try runProgram(
             "/usr/bin/setpriv",
-            ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", Self.pythonClient, server.path])
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", Self.pythonClient,
+                server.path,
+            ])
         #expect(result.status != 0)
         #expect(result.stderr.contains("PermissionError"), "\(result.stderr)")
     }

@@ -51,7 +51,10 @@ import Testing
         ("no slash", b("GET metrics HTTP/1.1\r\n\r\n"), "HTTP/1.1 400 Bad Request"),
         ("bad header", b("GET /metrics HTTP/1.1\r\nnocolon\r\n\r\n"), "HTTP/1.1 400 Bad Request"),
         ("binary", [0x16, 0x03, 0x01, 0x00, 0xA5, 0x01, 0x0A, 0x0A], "HTTP/1.1 400 Bad Request"),
-        ("huge head", b("GET /metrics HTTP/1.1\r\nX: " + String(repeating: "y", count: 10000)), "HTTP/1.1 400 Bad Request"),
+        (
+            "huge head", b("GET /metrics HTTP/1.1\r\nX: " + String(repeating: "y", count: 10000)),
+            "HTTP/1.1 400 Bad Request"
+        ),
     ]
 
     static func b(_ s: String) -> [UInt8] { Array(s.utf8) }

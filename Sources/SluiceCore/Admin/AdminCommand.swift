@@ -140,7 +140,8 @@ private struct WordParser {
             let usage = "kill sessions POOL/NAME"
             return keyword("sessions", usage).flatMap { serverRef(usage) }.flatMap { finish(.killSessions($0), usage) }
         default:
-            return .failure(AdminParseError("unknown command '\(clip(verb))' (expected one of \(Self.commands); try 'help')"))
+            return .failure(
+                AdminParseError("unknown command '\(clip(verb))' (expected one of \(Self.commands); try 'help')"))
         }
     }
 
@@ -175,14 +176,19 @@ private struct WordParser {
 
     mutating func set() -> Result<AdminCommand, AdminParseError> {
         let usage = "set server POOL/NAME state ready|drain|maint, or set server POOL/NAME weight N"
-        let head = keyword("server", usage).flatMap { serverRef(usage) }
-        guard case .success(let ref) = head else { return head.map { _ in .help } }
+        let ref: ServerRef
+        switch keyword("server", usage).flatMap({ serverRef(usage) }) {
+        case .failure(let error): return .failure(error)
+        case .success(let r): ref = r
+        }
         guard let property = next() else {
             return .failure(AdminParseError("missing 'state' or 'weight' (usage: \(usage))"))
         }
         switch property {
         case "state":
-            guard let word = next() else { return .failure(AdminParseError("missing state (expected ready, drain or maint)")) }
+            guard let word = next() else {
+                return .failure(AdminParseError("missing state (expected ready, drain or maint)"))
+            }
             guard let state = AdminState(rawValue: word) else {
                 return .failure(AdminParseError("unknown state '\(clip(word))' (expected ready, drain or maint)"))
             }
@@ -196,15 +202,20 @@ private struct WordParser {
 
     mutating func add() -> Result<AdminCommand, AdminParseError> {
         let usage = "add server POOL/NAME ADDR:PORT [weight N] [maxconn N] [backup]"
-        let head = keyword("server", usage).flatMap { serverRef(usage) }
-        guard case .success(let ref) = head else { return head.map { _ in .help } }
+        let ref: ServerRef
+        switch keyword("server", usage).flatMap({ serverRef(usage) }) {
+        case .failure(let error): return .failure(error)
+        case .success(let r): ref = r
+        }
         guard let addressText = next() else { return .failure(AdminParseError("missing ADDR:PORT (usage: \(usage))")) }
-        guard case .success(let endpoint) = ValueParser.endpoint(addressText, "address") else {
-            if case .failure(let e) = ValueParser.endpoint(addressText, "address"),
-                !e.message.contains("invalid IPv4") && !e.message.contains("invalid IPv6")
-            {
-                return .failure(AdminParseError(clip(e.message, 200)))
-            }
+        let endpoint: IPEndpoint
+        switch ValueParser.endpoint(clip(addressText, 200), "address") {
+        case .success(let e):
+            endpoint = e
+        case .failure(let e) where !e.message.contains("invalid IPv4") && !e.message.contains("invalid IPv6"):
+            // Syntax: a missing port or bracket, a bad port number.
+            return .failure(AdminParseError(e.message))
+        case .failure:
             return .failure(
                 AdminParseError(
                     "bad address '\(clip(addressText))' (expected IPv4:PORT or [IPv6]:PORT; host names are not resolved at run time)"

@@ -58,7 +58,8 @@ extension AdminReplyText {
         let fields: [(String, JSON)] = [
             ("version", .string(s.version)), ("pid", .int(s.pid)), ("uptime_seconds", .int(s.uptimeSeconds)),
             ("workers", .int(s.workers)), ("sessions_current", .int(s.sessionsCurrent)),
-            ("sessions_total", .uint(s.sessionsTotal)), ("bytes_in", .uint(s.bytesIn)), ("bytes_out", .uint(s.bytesOut)),
+            ("sessions_total", .uint(s.sessionsTotal)), ("bytes_in", .uint(s.bytesIn)),
+            ("bytes_out", .uint(s.bytesOut)),
         ]
         if json { return AdminReplyText(JSON.object(fields.map { JSON.Field($0.0, $0.1) }).text) }
         let rows = fields.map { [$0.0, cell($0.1)] }
@@ -134,7 +135,8 @@ extension AdminReplyText {
                 JSON.array(
                     shown.map { s in
                         .object([
-                            .init("id", .uint(s.id)), .init("pool", .string(s.pool)), .init("server", .string(s.server)),
+                            .init("id", .uint(s.id)), .init("pool", .string(s.pool)),
+                            .init("server", .string(s.server)),
                             .init("client", .string(s.client)), .init("age_seconds", .int(s.ageSeconds)),
                             .init("bytes_in", .uint(s.bytesIn)), .init("bytes_out", .uint(s.bytesOut)),
                         ])

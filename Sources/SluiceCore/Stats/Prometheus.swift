@@ -26,7 +26,8 @@ package enum Prometheus {
         out.family("sluice_rejected_total", "counter", "Clients rejected, by reason.")
         for p in m.pools {
             for reason in RejectReason.allCases {
-                out.sample("sluice_rejected_total", [("pool", p.name), ("reason", reason.label)], p.rejected[reason] ?? 0)
+                out.sample(
+                    "sluice_rejected_total", [("pool", p.name), ("reason", reason.label)], p.rejected[reason] ?? 0)
             }
         }
         out.family("sluice_udp_flows_current", "gauge", "UDP client flows tracked now.")
@@ -36,7 +37,8 @@ package enum Prometheus {
 
         out.family("sluice_server_up", "gauge", "1 when the server's checks pass, else 0.")
         for s in m.servers { out.sample("sluice_server_up", labels(s), s.health == .up ? 1 : 0) }
-        out.family("sluice_server_state", "gauge", "Admin state of the server: 1 for the current state, 0 for the others.")
+        out.family(
+            "sluice_server_state", "gauge", "Admin state of the server: 1 for the current state, 0 for the others.")
         for s in m.servers {
             for state in AdminState.allCases {
                 out.sample("sluice_server_state", labels(s) + [("state", state.rawValue)], s.state == state ? 1 : 0)
