@@ -126,7 +126,7 @@ private struct WordParser {
     }
 
     mutating func command() -> Result<AdminCommand, AdminParseError> {
-        let verb = next()!
+        guard let verb = next() else { return .failure(AdminParseError("empty command (try 'help')")) }
         switch verb {
         case "help": return finish(.help, "help")
         case "reload": return finish(.reload, "reload")
