@@ -215,3 +215,27 @@ struct ExpositionParser {
         return result
     }
 }
+
+@Suite struct SnapshotFillTests {
+    @Test func copiesCountersAndHistograms() {
+        let pool = PoolStats()
+        pool.current.store(3, ordering: .relaxed)
+        pool.total.store(9, ordering: .relaxed)
+        pool.bytesOut.store(77, ordering: .relaxed)
+        pool.reject(.noServer)
+        var p = PoolSnapshot(name: "db", mode: "tcp", balance: "leastconn", binds: [], serversUp: 0, serversTotal: 0)
+        p.fill(from: pool)
+        #expect(p.sessionsCurrent == 3 && p.sessionsTotal == 9 && p.bytesOut == 77)
+        #expect(p.rejected[.noServer] == 1 && p.rejected[.maxconn] == 0)
+
+        let server = ServerStats()
+        server.active.store(2, ordering: .relaxed)
+        server.connectFailures.store(5, ordering: .relaxed)
+        server.connectSeconds.record(seconds: 0.01)
+        var s = ServerSnapshot(
+            pool: "db", name: "a", address: "1.2.3.4:5", health: .up, state: .ready, weight: 1, effectiveWeight: 1)
+        s.fill(from: server)
+        #expect(s.sessionsCurrent == 2 && s.connectFailures == 5)
+        #expect(s.connectSeconds?.count == 1 && s.checkSeconds?.count == 0)
+    }
+}
