@@ -11,7 +11,8 @@ RELEASE_BIN = .build/release
 
 # Debian packages the tests need; apt-get runs only when one is missing.
 # Later: redis-server postgresql libsystemd-dev
-TEST_PACKAGES = python3 socat
+# prometheus: its promtool checks the /metrics exposition (PrometheusTests).
+TEST_PACKAGES = python3 socat prometheus
 RUN_PACKAGES  = python3
 
 SHELL := /bin/bash

@@ -56,6 +56,10 @@ package final class ServerStats: Sendable {
     package let connectFailures = Atomic<UInt64>(0)
     package let bytesIn = Atomic<UInt64>(0)
     package let bytesOut = Atomic<UInt64>(0)
+    /// Time from connect() to an established backend connection (sluice_server_connect_seconds).
+    package let connectSeconds = Histogram()
+    /// Duration of each health check (sluice_server_check_seconds).
+    package let checkSeconds = Histogram()
 
     package init() {}
 }
