@@ -23,6 +23,10 @@ package final class Supervisor {
 
     /// Runs until stopped by a signal; returns the process exit code.
     package func run() -> Int32 {
+        let shared = SharedState(config: config, logger: logger)
+        let workerCount = config.global.workers ?? SystemInfo.cpuCount
+        var services = OperatorServices()
+        defer { services.stop() }
         do {
             try Supervisor.checkSupported(config)
             // Blocked before any thread exists, so every worker inherits the mask.
@@ -30,23 +34,34 @@ package final class Supervisor {
             let control = try Epoll()
             try control.add(signals.fd, [.readable], data: 0)
             listeners = try bindListeners()
+            // Sockets are bound while still privileged; the admin socket file is handed to
+            // the user sluice runs as, so it can remove it at exit.
+            let owner: PrivilegeTarget?
             do {
-                try Privileges.drop(user: config.global.user, group: config.global.group)
+                owner = try Privileges.lookup(user: config.global.user, group: config.global.group)
             } catch {
-                for l in listeners { l.fd.close() }
+                throw StartupError("\(config.file): \(error)")
+            }
+            services = try OperatorServices.bind(
+                config: config, view: AdminView(shared: shared, workers: workerCount), owner: owner)
+            do {
+                try Privileges.drop(to: owner)
+            } catch {
                 throw StartupError("\(config.file): cannot drop privileges: \(error)")
             }
-            return serve(signals, control)
+            return serve(signals, control, shared: shared, workerCount: workerCount, services: services)
         } catch {
+            for l in listeners { l.fd.close() }
             StdIO.errorLine("sluice: \(error)")
             return 1
         }
     }
 
-    private func serve(_ signals: borrowing SignalFD, _ epoll: borrowing Epoll) -> Int32 {
+    private func serve(
+        _ signals: borrowing SignalFD, _ epoll: borrowing Epoll, shared: SharedState, workerCount: Int,
+        services: OperatorServices
+    ) -> Int32 {
         warnUnimplemented()
-        let shared = SharedState(config: config, logger: logger)
-        let workerCount = config.global.workers ?? SystemInfo.cpuCount
         do {
             for i in 0..<workerCount { channels.append(try WorkerChannel(index: i)) }
         } catch {
@@ -60,6 +75,7 @@ package final class Supervisor {
                 Supervisor.workerMain(channel: channel, peers: peers, shared: shared, listeners: listeners)
             })
         }
+        services.start()
         logger.info("ready", ["pools": "\(config.pools.count)", "workers": "\(workerCount)",
                               "listeners": "\(listeners.count)", "pid": "\(SystemInfo.pid)"])
         return controlLoop(signals, epoll)
@@ -167,12 +183,6 @@ package final class Supervisor {
 
     /// Settings that are stored but not acted on yet; said once at start so nobody relies on them unknowingly.
     func warnUnimplemented() {
-        if let admin = config.global.adminSocket {
-            logger.warn("admin socket is not implemented yet; not listening", ["path": admin.path])
-        }
-        if let metrics = config.global.metrics {
-            logger.warn("metrics endpoint is not implemented yet; not listening", ["addr": "\(metrics)"])
-        }
         if config.global.stateFile != nil { logger.warn("state-file is not implemented yet; ignored") }
         for pool in config.pools where pool.settings.check.kind != .none {
             logger.warn("health checks are not implemented yet: every server not disabled counts as up",

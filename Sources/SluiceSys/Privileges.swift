@@ -6,27 +6,39 @@ package struct PrivilegeError: Error, CustomStringConvertible {
     package var description: String
 }
 
+/// The uid and gid to run as (`user` gives both, `group` overrides the gid).
+package struct PrivilegeTarget: Sendable {
+    package var uid: UInt32?
+    package var gid: UInt32?
+}
+
 package enum Privileges {
-    /// Switches to `user` (and its primary group unless `group` is given). A no-op when not root.
-    package static func drop(user: String?, group: String?) throws(PrivilegeError) {
-        guard getuid() == 0 || geteuid() == 0, user != nil || group != nil else { return }
-        var uid: uid_t? = nil
-        var gid: gid_t? = nil
+    /// Resolves `user`/`group` (nil when neither is set). Call before threads start:
+    /// getpwnam is not thread-safe.
+    package static func lookup(user: String?, group: String?) throws(PrivilegeError) -> PrivilegeTarget? {
+        guard user != nil || group != nil else { return nil }
+        var target = PrivilegeTarget()
         if let user {
             guard let entry = getpwnam(user) else { throw PrivilegeError(description: "user '\(user)' does not exist") }
-            uid = entry.pointee.pw_uid
-            gid = entry.pointee.pw_gid
+            target.uid = entry.pointee.pw_uid
+            target.gid = entry.pointee.pw_gid
         }
         if let group {
             guard let entry = getgrnam(group) else { throw PrivilegeError(description: "group '\(group)' does not exist") }
-            gid = entry.pointee.gr_gid
+            target.gid = entry.pointee.gr_gid
         }
-        if let gid {
+        return target
+    }
+
+    /// Switches to `target`: supplementary groups, gid, then uid. A no-op when not root.
+    package static func drop(to target: PrivilegeTarget?) throws(PrivilegeError) {
+        guard let target, getuid() == 0 || geteuid() == 0 else { return }
+        if let gid = target.gid {
             var groups = [gid]
             guard setgroups(1, &groups) == 0 else { throw PrivilegeError(description: "setgroups: \(Errno.current)") }
             guard setgid(gid) == 0 else { throw PrivilegeError(description: "setgid(\(gid)): \(Errno.current)") }
         }
-        if let uid {
+        if let uid = target.uid {
             guard setuid(uid) == 0 else { throw PrivilegeError(description: "setuid(\(uid)): \(Errno.current)") }
             if uid != 0 && setuid(0) == 0 {
                 throw PrivilegeError(description: "root could be regained after dropping to uid \(uid)")

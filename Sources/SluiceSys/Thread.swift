@@ -37,6 +37,7 @@ package enum SystemInfo {
     package static var cpuCount: Int { max(1, Int(sysconf(CInt(_SC_NPROCESSORS_ONLN)))) }
     package static var pid: Int32 { getpid() }
     package static var uid: UInt32 { getuid() }
+    package static var gid: UInt32 { getgid() }
 }
 
 package enum ProcessControl {

@@ -1,4 +1,4 @@
-// Runs `sluice ARGS...` to completion (for CLI tests) and returns exit status, stdout and
+// Runs `sluice ARGS...` (or `sluicectl ARGS...`) to completion (for CLI tests) and returns exit status, stdout and
 // stderr. Killed and reported if it does not finish within the timeout.
 import Foundation
 import Glibc
@@ -12,9 +12,9 @@ struct SluiceCommand {
         var description: String { "\(status)\n--- stdout ---\n\(stdout)--- stderr ---\n\(stderr)" }
     }
 
-    static func run(_ arguments: [String], timeout: Duration = .seconds(10)) throws -> Result {
+    static func run(_ arguments: [String], binary: String = "sluice", timeout: Duration = .seconds(10)) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try SluiceBinary.path())
+        process.executableURL = URL(fileURLWithPath: try SluiceBinary.path(binary))
         process.arguments = arguments
         let out = Pipe()
         let err = Pipe()
