@@ -1,16 +1,17 @@
 // What the admin socket and the metrics endpoint show: snapshots built from the shared
-// counters on the admin/metrics threads, never on a worker. Commands that change state
-// answer that they are not there yet rather than pretend.
+// counters on the admin/metrics threads, never on a worker. Commands that change servers
+// are in AdminView+Commands.swift.
 import SluiceCore
 import SluiceSys
 
 package final class AdminView: AdminHandler {
     let shared: SharedState
-    let workers: Int
+    let channels: [WorkerChannel]
+    var workers: Int { channels.count }
 
-    package init(shared: SharedState, workers: Int) {
+    init(shared: SharedState, channels: [WorkerChannel]) {
         self.shared = shared
-        self.workers = workers
+        self.channels = channels
     }
 
     package func handle(_ request: AdminRequest, peer: PeerCredentials) -> AdminReplyText {
@@ -27,10 +28,18 @@ package final class AdminView: AdminHandler {
             return .servers(pools.flatMap(serverSnapshots), json: json)
         case .show(.metrics):
             return AdminReplyText(metrics())
-        case .show(.sessions):
-            return .error("show sessions is not implemented yet")
-        case .setState, .setWeight, .addServer, .delServer, .killSessions:
-            return .error("changing servers at run time is not implemented yet")
+        case .show(.sessions(let name)):
+            return showSessions(pool: name, json: json)
+        case .setState(let ref, let state):
+            return setState(ref, state)
+        case .setWeight(let ref, let weight):
+            return setWeight(ref, weight)
+        case .addServer(let request):
+            return addServer(request)
+        case .delServer(let ref):
+            return delServer(ref)
+        case .killSessions(let ref):
+            return killSessions(ref)
         case .reload:
             return .error("reload is not implemented yet")
         }
@@ -43,7 +52,7 @@ package final class AdminView: AdminHandler {
             info: info(), pools: pools.map(poolSnapshot), servers: pools.flatMap(serverSnapshots)))
     }
 
-    private func select(_ name: String?) -> [PoolRuntime]? {
+    func select(_ name: String?) -> [PoolRuntime]? {
         guard let name else { return shared.pools }
         let found = shared.pools.filter { $0.name == name }
         return found.isEmpty ? nil : found
@@ -65,10 +74,11 @@ package final class AdminView: AdminHandler {
     private func uptime() -> Int { Instant.now().millis(since: shared.started) / 1000 }
 
     private func poolSnapshot(_ pool: PoolRuntime) -> PoolSnapshot {
-        let up = pool.servers.filter { !$0.config.disabled }.count
+        let servers = pool.servers
+        let up = servers.filter { $0.healthy.load(ordering: .relaxed) && !$0.removing.load(ordering: .relaxed) }.count
         var snapshot = PoolSnapshot(
             name: pool.name, mode: pool.settings.mode.rawValue, balance: pool.settings.balance.rawValue,
-            binds: pool.config.binds.map(\.description), serversUp: up, serversTotal: pool.servers.count)
+            binds: pool.config.binds.map(\.description), serversUp: up, serversTotal: servers.count)
         snapshot.fill(from: pool.stats)
         return snapshot
     }
@@ -78,12 +88,15 @@ package final class AdminView: AdminHandler {
             let config = server.config
             let address = config.address.host == "\(config.address.endpoint.address)"
                 ? "\(config.address.endpoint)" : "\(config.address.host)(\(config.address.endpoint))"
-            // No health checks yet: a server counts as up unless it is `disabled` (maint).
+            let now = Instant.now().nanoseconds
+            let changed = server.lastChange.load(ordering: .relaxed)
+            // No health checks yet: every server counts as healthy.
             var snapshot = ServerSnapshot(
-                pool: pool.name, name: server.name, address: address, health: .up,
-                state: config.disabled ? .maint : .ready, weight: config.weight,
-                effectiveWeight: config.disabled ? 0 : config.weight, lastCheck: "none",
-                secondsSinceChange: uptime())
+                pool: pool.name, name: server.name, address: address,
+                health: server.healthy.load(ordering: .relaxed) ? .up : .down, state: server.adminState,
+                weight: server.weight.load(ordering: .relaxed), effectiveWeight: server.effectiveWeight,
+                lastCheck: "none", secondsSinceChange: Int((now &- min(now, changed)) / 1_000_000_000),
+                removing: server.removing.load(ordering: .relaxed))
             snapshot.fill(from: server.stats)
             return snapshot
         }

@@ -6,9 +6,8 @@ struct PoolBalancer {
     private var leastConn: LeastConn?
     private var roundRobin: SmoothWeightedRoundRobin?
 
-    init(_ pool: PoolRuntime) {
-        let servers = pool.servers.map(\.balancerView)
-        switch pool.settings.balance {
+    init(_ kind: BalanceKind, _ servers: [BalancerServer]) {
+        switch kind {
         case .leastconn, .hash: leastConn = LeastConn(servers: servers)
         case .roundrobin: roundRobin = SmoothWeightedRoundRobin(servers: servers)
         }
@@ -17,5 +16,15 @@ struct PoolBalancer {
     mutating func pick(_ key: FlowKey, avoiding: ServerID?, counts: ServerActiveCounts) -> ServerID? {
         if let id = leastConn?.pick(key, avoiding: avoiding, counts: counts) { return id }
         return roundRobin?.pick(key, avoiding: avoiding, counts: counts) ?? nil
+    }
+
+    mutating func setUsable(_ id: ServerID, _ usable: Bool) {
+        leastConn?.setUsable(id, usable)
+        roundRobin?.setUsable(id, usable)
+    }
+
+    mutating func setWeight(_ id: ServerID, _ weight: Int) {
+        leastConn?.setWeight(id, weight)
+        roundRobin?.setWeight(id, weight)
     }
 }

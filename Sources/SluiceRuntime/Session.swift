@@ -36,6 +36,10 @@ struct Session {
     /// A hang-up or error was reported: reads go on until EOF or the error shows.
     var clientHungUp = false
     var serverHungUp = false
+    /// Bytes already added to the shared counters, and when.
+    var publishedIn: UInt64 = 0
+    var publishedOut: UInt64 = 0
+    var publishedAt = Instant(nanoseconds: 0)
     /// client -> server
     var up = SplicePump()
     /// server -> client

@@ -15,6 +15,7 @@ package final class Supervisor {
     private var listeners: [Listener] = []
     private var channels: [WorkerChannel] = []
     private var threads: [ThreadHandle] = []
+    private var view: AdminView?
 
     package init(config: Config, logger: Logger) {
         self.config = config
@@ -42,8 +43,10 @@ package final class Supervisor {
             } catch {
                 throw StartupError("\(config.file): \(error)")
             }
-            services = try OperatorServices.bind(
-                config: config, view: AdminView(shared: shared, workers: workerCount), owner: owner)
+            for i in 0..<workerCount { channels.append(try WorkerChannel(index: i)) }
+            let view = AdminView(shared: shared, channels: channels)
+            self.view = view
+            services = try OperatorServices.bind(config: config, view: view, owner: owner)
             do {
                 try Privileges.drop(to: owner)
             } catch {
@@ -62,12 +65,6 @@ package final class Supervisor {
         services: OperatorServices
     ) -> Int32 {
         warnUnimplemented()
-        do {
-            for i in 0..<workerCount { channels.append(try WorkerChannel(index: i)) }
-        } catch {
-            StdIO.errorLine("sluice: cannot create worker channel: \(error)")
-            return 1
-        }
         for channel in channels {
             let listeners = self.listeners
             let peers = channels
@@ -98,8 +95,10 @@ package final class Supervisor {
         var stopping = false
         var events = EpollEventBuffer(capacity: 8)
         while true {
-            // While stopping, poll for the workers to finish; otherwise sleep until a signal.
-            _ = epoll.wait(into: &events, timeoutMillis: stopping ? 20 : -1)
+            // While stopping, poll for the workers to finish; otherwise wake once a second
+            // for housekeeping (drain timeouts).
+            _ = epoll.wait(into: &events, timeoutMillis: stopping ? 20 : 1000)
+            view?.housekeeping()
             while let signal = signals.next() {
                 switch signal {
                 case .hangup:

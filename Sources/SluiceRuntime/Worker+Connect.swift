@@ -8,17 +8,16 @@ extension Worker {
     mutating func connectNext(_ slot: UInt32) {
         let poolIndex = sessions[slot].pool
         let pool = shared.pools[poolIndex]
+        pools[poolIndex].refresh()
         while true {
             let key = FlowKey(address: sessions[slot].peer.address, port: sessions[slot].peer.port)
-            guard let id = balancers[poolIndex].pick(key, avoiding: sessions[slot].lastFailed,
-                                                     counts: ServerActiveCounts(servers: pool.servers))
-            else {
+            guard let id = pools[poolIndex].pick(key, avoiding: sessions[slot].lastFailed) else {
                 pool.stats.reject(sessions[slot].attempts == 0 ? .noServer : .connectFailed)
                 log.warn("no server available", ["pool": pool.name, "client": "\(sessions[slot].peer)"])
                 finish(slot, aborted: true, reason: "no server")
                 return
             }
-            let server = pool.servers[id]
+            let server = pools[poolIndex].servers[id]
             server.stats.active.add(1, ordering: .relaxed)
             sessions[slot].serverID = id
             sessions[slot].attempts += 1
@@ -58,7 +57,7 @@ extension Worker {
     mutating func connectFailed(_ slot: UInt32, _ error: Errno) -> Bool {
         let pool = shared.pools[sessions[slot].pool]
         let id = sessions[slot].serverID
-        let server = pool.servers[id]
+        let server = pools[sessions[slot].pool].servers[id]
         server.stats.connectFailures.add(1, ordering: .relaxed)
         server.stats.active.wrappingSubtract(1, ordering: .relaxed)
         if sessions[slot].server.isValid {
@@ -80,7 +79,7 @@ extension Worker {
 
     mutating func connected(_ slot: UInt32) {
         let pool = shared.pools[sessions[slot].pool]
-        pool.servers[sessions[slot].serverID].stats.total.add(1, ordering: .relaxed)
+        pools[sessions[slot].pool].servers[sessions[slot].serverID].stats.total.add(1, ordering: .relaxed)
         sessions[slot].state = .proxying
         sessions[slot].connectDeadline = .distantFuture
         sessions[slot].serverWritable = true

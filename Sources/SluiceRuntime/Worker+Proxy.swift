@@ -39,7 +39,11 @@ extension Worker {
             finish(slot, aborted: true, reason: "\(error)")
             return
         }
-        if moved { sessions[slot].lastActivity = now }
+        if moved {
+            sessions[slot].lastActivity = now
+            // Long sessions publish their bytes about once a second, not only when they end.
+            if sessions[slot].publishedAt + .seconds(1) <= now { publishBytes(slot) }
+        }
         if sessions[slot].up.done && sessions[slot].down.done {
             finish(slot, aborted: false, reason: "closed")
         }
@@ -59,28 +63,43 @@ extension Worker {
         }
         close(sessions[slot].client)
         close(sessions[slot].server)
+        publishBytes(slot)
         let bytesIn = sessions[slot].up.bytes
         let bytesOut = sessions[slot].down.bytes
-        pool.stats.bytesIn.add(bytesIn, ordering: .relaxed)
-        pool.stats.bytesOut.add(bytesOut, ordering: .relaxed)
         if id >= 0 {
-            let stats = pool.servers[id].stats
-            stats.active.wrappingSubtract(1, ordering: .relaxed)
-            stats.bytesIn.add(bytesIn, ordering: .relaxed)
-            stats.bytesOut.add(bytesOut, ordering: .relaxed)
+            pools[sessions[slot].pool].servers[id].stats.active.wrappingSubtract(1, ordering: .relaxed)
         }
         pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
         shared.active.wrappingSubtract(1, ordering: .relaxed)
         channel.liveSessions.wrappingSubtract(1, ordering: .relaxed)
         if log.logSessions {
             log.info("session closed", [
-                "pool": pool.name, "server": id >= 0 ? pool.servers[id].name : "-",
+                "pool": pool.name, "server": id >= 0 ? pools[sessions[slot].pool].servers[id].name : "-",
                 "client": "\(sessions[slot].peer)", "id": "\(sessions[slot].id)",
                 "bytes_in": "\(bytesIn)", "bytes_out": "\(bytesOut)",
                 "duration_ms": "\(now.millis(since: sessions[slot].started))", "reason": reason,
             ])
         }
         sessions.free(slot)
+    }
+
+    /// Adds the bytes moved since the last call to the pool's and the server's counters.
+    mutating func publishBytes(_ slot: UInt32) {
+        let newIn = sessions[slot].up.bytes &- sessions[slot].publishedIn
+        let newOut = sessions[slot].down.bytes &- sessions[slot].publishedOut
+        sessions[slot].publishedAt = now
+        guard newIn | newOut != 0 else { return }
+        sessions[slot].publishedIn = sessions[slot].up.bytes
+        sessions[slot].publishedOut = sessions[slot].down.bytes
+        let pool = shared.pools[sessions[slot].pool]
+        pool.stats.bytesIn.add(newIn, ordering: .relaxed)
+        pool.stats.bytesOut.add(newOut, ordering: .relaxed)
+        let id = sessions[slot].serverID
+        if id >= 0 {
+            let stats = pools[sessions[slot].pool].servers[id].stats
+            stats.bytesIn.add(newIn, ordering: .relaxed)
+            stats.bytesOut.add(newOut, ordering: .relaxed)
+        }
     }
 
     /// Ensures the session has a heap entry no later than its current due time. Later due

@@ -28,7 +28,7 @@ struct Worker: ~Copyable {
     /// refused always fits in one empty pipe.
     let scratch: IOBuffer
     var timers = TimerHeap()
-    var balancers: [PoolBalancer]
+    var pools: [PoolView]
     var now = Instant.now()
     var accepting = false
     var acceptPausedUntil: Instant? = nil
@@ -44,7 +44,7 @@ struct Worker: ~Copyable {
         self.events = EpollEventBuffer(capacity: 512)
         self.pipes = PipePool(size: shared.pipeSize)
         self.scratch = IOBuffer(count: min(16 * 1024, shared.pipeSize))
-        self.balancers = shared.pools.map(PoolBalancer.init)
+        self.pools = shared.pools.map(PoolView.init)
     }
 
     /// Watches the wake-up eventfd and every listener; call once on the worker's thread.
@@ -81,9 +81,16 @@ struct Worker: ~Copyable {
             checkShutdown()
         }
         // A hand-off that raced with the shutdown deadline: close it rather than leak it.
-        for case .adopt(let client, _, _) in channel.takeAll() {
-            Socket.setLingerReset(client)
-            client.close()
+        for message in channel.takeAll() {
+            switch message {
+            case .adopt(let client, _, _):
+                Socket.setLingerReset(client)
+                client.close()
+            case .reportSessions(let report, _):
+                report.workerDone()
+            case .stopAccepting, .shutdown, .closeSessions:
+                break
+            }
         }
         pipes.closeAll()
     }
@@ -131,6 +138,10 @@ struct Worker: ~Copyable {
             shutdownDeadline = deadline
         case .adopt(let client, let peer, let pool):
             startSession(client, peer: peer, pool: pool)
+        case .closeSessions(let pool, let server, let reason):
+            closeSessions(pool: pool, server: server, reason: reason)
+        case .reportSessions(let report, let pool):
+            self.report(into: report, pool: pool)
         }
     }
 

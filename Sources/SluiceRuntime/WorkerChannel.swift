@@ -1,5 +1,6 @@
 // How the control thread talks to a worker: a locked inbox plus an eventfd to wake it.
 // The lock is taken only for control messages, never on the data path.
+import SluiceCore
 import SluiceSys
 import Synchronization
 
@@ -10,6 +11,10 @@ enum WorkerMessage: Sendable {
     case shutdown(deadline: Instant)
     /// A client another worker accepted while it had more sessions than this one.
     case adopt(client: FD, peer: IPEndpoint, pool: Int)
+    /// Close every session on that server now (`kill sessions`, `timeout drain` expired).
+    case closeSessions(pool: Int, server: ServerRuntime, reason: String)
+    /// Add this worker's sessions (of one pool, or all) to the report.
+    case reportSessions(SessionReport, pool: Int?)
 }
 
 final class WorkerChannel: Sendable {
@@ -45,3 +50,33 @@ final class WorkerChannel: Sendable {
 }
 
 
+
+/// `show sessions`: every worker adds its rows, the admin thread waits for all of them.
+final class SessionReport: Sendable {
+    private let rows = Mutex<[SessionSnapshot]>([])
+    private let pending: Atomic<Int>
+    let limit: Int
+
+    init(workers: Int, limit: Int) {
+        pending = Atomic(workers)
+        self.limit = limit
+    }
+
+    /// Adds rows while the report has room; returns how many more it can take.
+    func add(_ more: [SessionSnapshot]) {
+        rows.withLock { list in list += more.prefix(max(0, limit - list.count)) }
+    }
+
+    var room: Int { rows.withLock { max(0, limit - $0.count) } }
+
+    func workerDone() { pending.subtract(1, ordering: .releasing) }
+
+    /// Waits (polling, up to `timeoutMillis`) for every worker; returns the rows by id.
+    func collect(timeoutMillis: Int) -> [SessionSnapshot] {
+        let start = Instant.now()
+        while pending.load(ordering: .acquiring) > 0 && Instant.now().millis(since: start) < timeoutMillis {
+            ProcessControl.sleepMillis(1)
+        }
+        return rows.withLock { $0 }.sorted { $0.id < $1.id }
+    }
+}
