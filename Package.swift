@@ -14,7 +14,8 @@ let package = Package(
             name: "CSluiceLinux",
             cSettings: [.define("_GNU_SOURCE")]
         ),
-        .target(name: "SluiceSys", dependencies: ["CSluiceLinux"]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "SluiceSys", dependencies: ["CSluiceLinux", "CSystemd"]),
         .target(name: "SluiceCore", dependencies: ["SluiceSys"]),
         .target(name: "SluiceRuntime", dependencies: ["SluiceCore", "SluiceSys"]),
         .executableTarget(name: "sluice", dependencies: ["SluiceRuntime", "SluiceCore", "SluiceSys", "SluiceTestSupport"]),

@@ -1,5 +1,6 @@
-// Structured logs to stderr as `TIME LEVEL key=value ... msg="..."`, one write per line.
-// The journal backend (issue: systemd) plugs in here later.
+// Structured logs: to stderr as `TIME LEVEL key=value ... msg="..."`, one write per line; or,
+// when stderr is the journal stream systemd set up (JOURNAL_STREAM), as native journal
+// records with PRIORITY, SLUICE_POOL, SLUICE_SERVER, SLUICE_CLIENT and the other fields.
 import SluiceCore
 import SluiceSys
 import Synchronization
@@ -7,10 +8,12 @@ import Synchronization
 package final class Logger: Sendable {
     private let level: Atomic<Int>
     private let sessions: Atomic<Bool>
+    private let journal: Bool
 
-    package init(level: LogLevel = .info, logSessions: Bool = false) {
+    package init(level: LogLevel = .info, logSessions: Bool = false, journal: Bool = Systemd.stderrIsJournal()) {
         self.level = Atomic(level.rawValue)
         self.sessions = Atomic(logSessions)
+        self.journal = journal
     }
 
     package func configure(level: LogLevel, logSessions: Bool) {
@@ -41,12 +44,34 @@ package final class Logger: Sendable {
 
     package func log(_ l: LogLevel, _ message: String, _ fields: KeyValuePairs<String, String>) {
         guard enabled(l) else { return }
+        if journal {
+            Systemd.journal(Logger.journalFields(l, message, fields))
+            return
+        }
         var line = WallClock.timestamp() + " " + l.name
         for (key, value) in fields {
             line += " " + key + "=" + Logger.quoteIfNeeded(value)
         }
         line += " msg=" + Logger.quote(message)
         StdIO.errorLine(line)
+    }
+
+    static func journalFields(_ l: LogLevel, _ message: String, _ fields: KeyValuePairs<String, String>) -> [String] {
+        let priority = switch l {
+        case .error: 3
+        case .warn: 4
+        case .info: 6
+        case .debug: 7
+        }
+        var text = message
+        var out = ["PRIORITY=\(priority)", "SYSLOG_IDENTIFIER=sluice"]
+        for (key, value) in fields {
+            text += " " + key + "=" + quoteIfNeeded(value)
+            let name = key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
+            out.append("SLUICE_" + String(name) + "=" + value)
+        }
+        out.append("MESSAGE=" + text)
+        return out
     }
 
     static func quoteIfNeeded(_ value: String) -> String {

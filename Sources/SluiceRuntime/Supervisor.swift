@@ -16,6 +16,7 @@ package final class Supervisor {
     private var channels: [WorkerChannel] = []
     private var threads: [ThreadHandle] = []
     private var view: AdminView?
+    private let notifier = ServiceNotifier()
 
     package init(config: Config, logger: Logger) {
         self.config = config
@@ -34,7 +35,7 @@ package final class Supervisor {
             let signals = try SignalFD([.terminate, .interrupt, .hangup])
             let control = try Epoll()
             try control.add(signals.fd, [.readable], data: 0)
-            listeners = try bindListeners()
+            listeners = try Listener.bindAll(config, passed: Systemd.listenFDs())
             // Sockets are bound while still privileged; the admin socket file is handed to
             // the user sluice runs as, so it can remove it at exit.
             let owner: PrivilegeTarget?
@@ -73,6 +74,11 @@ package final class Supervisor {
             })
         }
         services.start()
+        let start = Instant.now()
+        while !channels.allSatisfy({ $0.started.load(ordering: .acquiring) }) && Instant.now().millis(since: start) < 5000 {
+            ProcessControl.sleepMillis(1)
+        }
+        notifier.ready(status: statusLine())
         logger.info("ready", ["pools": "\(config.pools.count)", "workers": "\(workerCount)",
                               "listeners": "\(listeners.count)", "pid": "\(SystemInfo.pid)"])
         return controlLoop(signals, epoll)
@@ -82,6 +88,7 @@ package final class Supervisor {
         do {
             var worker = Worker(epoll: try Epoll(), channel: channel, peers: peers, shared: shared, listeners: listeners)
             try worker.start()
+            channel.started.store(true, ordering: .releasing)
             worker.run()
             channel.exited.store(true, ordering: .releasing)
         } catch {
@@ -95,10 +102,11 @@ package final class Supervisor {
         var stopping = false
         var events = EpollEventBuffer(capacity: 8)
         while true {
-            // While stopping, poll for the workers to finish; otherwise wake once a second
-            // for housekeeping (drain timeouts).
-            _ = epoll.wait(into: &events, timeoutMillis: stopping ? 20 : 1000)
+            // While stopping, poll for the workers to finish; otherwise wake every tick for
+            // housekeeping (drain timeouts), STATUS= and the watchdog.
+            _ = epoll.wait(into: &events, timeoutMillis: stopping ? min(20, notifier.tickMillis) : notifier.tickMillis)
             view?.housekeeping()
+            notifier.tick(status: statusLine, workers: channels, logger: logger)
             while let signal = signals.next() {
                 switch signal {
                 case .hangup:
@@ -109,6 +117,7 @@ package final class Supervisor {
                         for c in channels { c.send(.shutdown(deadline: Instant.now())) }
                     } else {
                         stopping = true
+                        notifier.stopping()
                         beginShutdown()
                     }
                 }
@@ -118,6 +127,20 @@ package final class Supervisor {
         for t in threads { t.join() }
         logger.info("stopped")
         return 0
+    }
+
+    /// The one-line STATUS= summary: pools, servers up, sessions.
+    private func statusLine() -> String {
+        var up = 0
+        var total = 0
+        for pool in view?.shared.pools ?? [] {
+            for server in pool.servers where !server.removing.load(ordering: .relaxed) {
+                total += 1
+                if server.usable { up += 1 }
+            }
+        }
+        let sessions = channels.reduce(0) { $0 + $1.liveSessions.load(ordering: .relaxed) }
+        return "pools=\(config.pools.count) servers-up=\(up)/\(total) sessions=\(sessions)"
     }
 
     private func threadsFinished() -> Bool {
@@ -143,28 +166,6 @@ package final class Supervisor {
         }
         for l in listeners { l.fd.close() }
         listeners = []
-    }
-
-    private func bindListeners() throws -> [Listener] {
-        var bound: [Listener] = []
-        for (index, pool) in config.pools.enumerated() {
-            for bind in pool.binds {
-                switch bind {
-                case .inet(let endpoint):
-                    do {
-                        let fd = try Socket.listen(endpoint)
-                        bound.append(Listener(fd: fd, pool: index, name: endpoint.description))
-                    } catch {
-                        for l in bound { l.fd.close() }
-                        throw StartupError("\(config.file):\(pool.line): pool \(pool.name): cannot listen on \(endpoint): \(error)")
-                    }
-                case .fd(let name):
-                    for l in bound { l.fd.close() }
-                    throw StartupError("\(config.file):\(pool.line): pool \(pool.name): bind fd:\(name): socket activation is not implemented yet")
-                }
-            }
-        }
-        return bound
     }
 
     /// Grammar that parses but whose behaviour has not landed yet is refused at start-up

@@ -69,7 +69,13 @@ struct Worker: ~Copyable {
     }
 
     mutating func run() {
+        #if DEBUG
+        let wedgeAt = debugWedgeDeadline()
+        #endif
         while running {
+            #if DEBUG
+            if let wedgeAt, now >= wedgeAt { debugWedge() }
+            #endif
             let timeout = nextTimeoutMillis()
             let n = epoll.wait(into: &events, timeoutMillis: timeout)
             now = Instant.now()
@@ -88,7 +94,7 @@ struct Worker: ~Copyable {
                 client.close()
             case .reportSessions(let report, _):
                 report.workerDone()
-            case .stopAccepting, .shutdown, .closeSessions:
+            case .stopAccepting, .shutdown, .closeSessions, .ping:
                 break
             }
         }
@@ -142,6 +148,8 @@ struct Worker: ~Copyable {
             closeSessions(pool: pool, server: server, reason: reason)
         case .reportSessions(let report, let pool):
             self.report(into: report, pool: pool)
+        case .ping:
+            break
         }
     }
 
@@ -163,3 +171,21 @@ struct Worker: ~Copyable {
         }
     }
 }
+
+#if DEBUG
+extension Worker {
+    /// Test hook (debug builds only): SLUICE_DEBUG_WEDGE_MS=N makes worker 0 stop turning
+    /// its loop N ms after start, to prove the systemd watchdog notices.
+    func debugWedgeDeadline() -> Instant? {
+        guard channel.index == 0, let text = ProcessControl.environment("SLUICE_DEBUG_WEDGE_MS"),
+            let ms = Int(text)
+        else { return nil }
+        return Instant.now() + .milliseconds(ms)
+    }
+
+    func debugWedge() -> Never {
+        log.warn("debug hook: worker 0 wedged on purpose (SLUICE_DEBUG_WEDGE_MS)")
+        while true { ProcessControl.sleepMillis(1000) }
+    }
+}
+#endif

@@ -15,6 +15,8 @@ enum WorkerMessage: Sendable {
     case closeSessions(pool: Int, server: ServerRuntime, reason: String)
     /// Add this worker's sessions (of one pool, or all) to the report.
     case reportSessions(SessionReport, pool: Int?)
+    /// Wake up (the watchdog checks that the loop still turns).
+    case ping
 }
 
 final class WorkerChannel: Sendable {
@@ -27,6 +29,8 @@ final class WorkerChannel: Sendable {
     let heartbeat = Atomic<UInt64>(0)
     /// Sessions this worker owns, counting clients handed to it and not yet adopted.
     let liveSessions = Atomic<Int>(0)
+    /// Set once the worker watches its listeners (READY=1 waits for every worker).
+    let started = Atomic<Bool>(false)
     /// Set when the worker's loop has returned.
     let exited = Atomic<Bool>(false)
 

@@ -89,6 +89,18 @@ package enum Socket {
         _ = setsockopt(fd.rawValue, SOL_SOCKET, SO_LINGER, &lg, socklen_t(MemoryLayout<linger>.size))
     }
 
+    /// A SOCK_STREAM socket in the listening state (what socket activation must hand us).
+    @inline(never)
+    package static func isListeningStream(_ fd: FD) -> Bool {
+        var type: CInt = 0
+        var accepting: CInt = 0
+        var len = socklen_t(MemoryLayout<CInt>.size)
+        guard getsockopt(fd.rawValue, SOL_SOCKET, SO_TYPE, &type, &len) == 0 else { return false }
+        len = socklen_t(MemoryLayout<CInt>.size)
+        guard getsockopt(fd.rawValue, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0 else { return false }
+        return type == CInt(SOCK_STREAM.rawValue) && accepting == 1
+    }
+
     @inline(never)
     package static func setNoDelay(_ fd: FD) {
         var one: CInt = 1

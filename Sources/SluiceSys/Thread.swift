@@ -43,6 +43,11 @@ package enum SystemInfo {
 package enum ProcessControl {
     package static func exit(_ code: Int32) -> Never { Glibc.exit(code) }
 
+    package static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+
     package static func sleepMillis(_ ms: Int) {
         var request = timespec(tv_sec: ms / 1000, tv_nsec: (ms % 1000) * 1_000_000)
         var remaining = timespec()
