@@ -93,8 +93,8 @@ def main():
     ctx.quick = args.quick
     ctx.runs = args.runs or (2 if ctx.quick else 5)
     ctx.bulk_secs = 2 if ctx.quick else 10
-    ctx.conn_secs = 3 if ctx.quick else 10
-    ctx.pg_secs = 3 if ctx.quick else 10
+    ctx.conn_secs = 2 if ctx.quick else 10
+    ctx.pg_secs = 2 if ctx.quick else 10
     ctx.redis_n = 30000 if ctx.quick else 200000
     ctx.redis_n_pipelined = 200000 if ctx.quick else 2000000
     ctx.nofile = raise_nofile()
