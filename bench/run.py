@@ -20,7 +20,7 @@ sys.path.insert(0, HERE)
 
 import peers  # noqa: E402
 import report  # noqa: E402
-from lib import BenchError, Procs, log, raise_nofile, run  # noqa: E402
+from lib import BenchError, Procs, log, machine_busy, raise_nofile, run  # noqa: E402
 from scenarios import bulk, connrate, idle, pgbench, redis  # noqa: E402
 
 SCENARIOS = {"bulk": bulk, "connrate": connrate, "redis": redis, "pgbench": pgbench, "idle": idle}
@@ -108,6 +108,7 @@ def main():
             sys.exit(f"unknown scenario {s}; known: {', '.join(SCENARIOS)}")
 
     started = time.time()
+    busy0 = machine_busy()
     ctx.procs = Procs()
     ctx.tmp = tempfile.mkdtemp(prefix="sluice-bench-")
     os.chmod(ctx.tmp, 0o755)  # nginx workers (nobody) and postgres read from here
@@ -150,6 +151,9 @@ def main():
         ctx.procs.stop_all()
         if rc != 130:
             results["duration_s"] = round(time.time() - started, 1)
+            busy1 = machine_busy()
+            results["machine"]["busy_s"] = round(busy1[0] - busy0[0], 1)
+            results["machine"]["busy_pct"] = round(100 * (busy1[0] - busy0[0]) / max(1e-9, busy1[1] - busy0[1]), 1)
             results["machine"]["loadavg_at_end"] = open("/proc/loadavg").read().split()[:3]
             os.makedirs(args.out, exist_ok=True)
             with open(os.path.join(args.out, "latest.json"), "w") as f:
