@@ -63,6 +63,33 @@ def wait_port(port, host="127.0.0.1", timeout=15.0, proc=None):
     raise BenchError(f"{host}:{port} not answering after {timeout}s ({last})")
 
 
+def listening(port):
+    """True when some socket listens on 127.0.0.1:port or *:port (read from /proc/net/tcp, no
+    connection made: iperf3 -s -1 would take a probe connection for its one test)."""
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                        return True
+        except OSError:
+            pass
+    return False
+
+
+def wait_listen(port, timeout=10.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if listening(port):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise BenchError(f"process exited with {proc.returncode} before listening on {port}")
+        time.sleep(0.02)
+    raise BenchError(f"nothing listens on port {port} after {timeout}s")
+
+
 class Procs:
     """Every long-running child of the bench. stop_all() is called from a finally block."""
 

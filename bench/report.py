@@ -77,14 +77,18 @@ def targets(results):
     def row(text, measured, ok):
         rows.append((text, measured, ok))
 
+    def have(*vals):
+        return all(v is not None for v in vals)
+
+    missing = "not measured (failed or not run)"
     s4, hs4, d4 = M("bulk4_gbps", "sluice"), M("bulk4_gbps", "haproxy-splice"), M("bulk4_gbps", "direct")
-    if None not in (s4, hs4):
-        row("bulk 4 streams ≥ HAProxy splice", f"{fmt(s4)} vs {fmt(hs4)} Gbit/s", s4 >= hs4)
-    if None not in (s4, d4):
-        row("bulk 4 streams ≥ 0.85× direct", f"{s4 / d4:.2f}× ({fmt(s4)} / {fmt(d4)} Gbit/s)", s4 >= 0.85 * d4)
+    row("bulk 4 streams ≥ HAProxy splice", f"{fmt(s4)} vs {fmt(hs4)} Gbit/s" if have(s4, hs4) else missing,
+        have(s4, hs4) and s4 >= hs4)
+    row("bulk 4 streams ≥ 0.85× direct", f"{s4 / d4:.2f}× ({fmt(s4)} / {fmt(d4)} Gbit/s)" if have(s4, d4) else missing,
+        have(s4, d4) and s4 >= 0.85 * d4)
     c, hc = M("bulk4_cpu_per_gb", "sluice"), M("bulk4_cpu_per_gb", "haproxy-splice")
-    if None not in (c, hc):
-        row("CPU/GB (4 streams) ≤ HAProxy splice", f"{fmt(c)} vs {fmt(hc)} CPU-s/GB", c <= hc)
+    row("CPU/GB (4 streams) ≤ HAProxy splice", f"{fmt(c)} vs {fmt(hc)} CPU-s/GB" if have(c, hc) else missing,
+        have(c, hc) and c <= hc)
     for i, lat_i, lat_name, factor, what in [
         ("conn_rate", "conn_p99", "p99", 1.2, "conn rate"),
         ("redis_set_p1_rps", "redis_set_p1_p99", "p99", 1.1, "redis SET"),
@@ -95,12 +99,14 @@ def targets(results):
     ]:
         s = M(i, "sluice")
         b, bp = best_other(i, True)
-        if None not in (s, b):
-            row(f"{what} ≥ {factor}× best peer", f"{fmt(s)} vs {fmt(b)} ({bp}): {s / b:.2f}×", s >= factor * b)
+        row(f"{what} ≥ {factor}× best peer",
+            f"{fmt(s)} vs {fmt(b)} ({bp}): {s / b:.2f}×" if have(s, b) else missing, have(s, b) and s >= factor * b)
         sl = M(lat_i, "sluice")
         bl, blp = best_other(lat_i, False)
-        if None not in (sl, bl):
-            row(f"{what}: {lat_name} ≤ best peer's", f"{fmt(sl)} vs {fmt(bl)} ms ({blp})", sl <= bl)
+        row(f"{what}: {lat_name} ≤ best peer's", f"{fmt(sl)} vs {fmt(bl)} ms ({blp})" if have(sl, bl) else missing,
+            have(sl, bl) and sl <= bl)
+    if not any(r.get("peer") == "sluice" and "error" not in r for r in results.get("idle", [])):
+        row("idle ≤ 2 fds and ≤ 1 KiB RSS per session", missing, False)
     for r in results.get("idle", []):
         if r.get("peer") == "sluice" and "error" not in r:
             n = r["sessions"]

@@ -1,19 +1,34 @@
 """Bulk throughput: iperf3 client -> proxy -> iperf3 server, 1 and 4 parallel streams.
-Proxy CPU-seconds per GB = proxy utime+stime over the run / GB received by the server."""
+Proxy CPU-seconds per GB = proxy utime+stime over the run / GB received by the server.
+A fresh one-off server (`iperf3 -s -1`) serves each measurement, so one failed test cannot
+leave a busy server behind for the next ones; a failed measurement is retried once."""
 import json
 
-from lib import BenchError, Meter, log, run, wait_port, free_port
+from lib import BenchError, Meter, free_port, log, run, wait_listen
 from scenarios import metric
 
 
 def run_scenario(ctx):
-    sport = free_port()
-    srv = ctx.procs.start(["iperf3", "-s", "-p", str(sport)], log_path=f"{ctx.tmp}/iperf3-server.log")
+    return measure(ctx, free_port())
+
+
+def one(ctx, peer, port, sport, n):
+    srv = ctx.procs.start(["iperf3", "-s", "-1", "-p", str(sport)], log_path=f"{ctx.tmp}/iperf3-server.log")
     try:
-        wait_port(sport, proc=srv)
-        return measure(ctx, sport)
+        wait_listen(sport, proc=srv)
+        args = ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(ctx.bulk_secs), "-P", str(n), "-J"]
+        with Meter(peer.pids if peer.is_proxy else None) as mt:
+            out = run(args, timeout=ctx.bulk_secs + 30, check=False)
+        try:
+            data = json.loads(out.stdout)
+        except ValueError as e:
+            raise BenchError(f"iperf3 exit {out.returncode}, no JSON: {out.stderr[-300:]}") from e
+        if "error" in data or out.returncode != 0:
+            raise BenchError(f"iperf3 exit {out.returncode}: {data.get('error', '?')}")
+        recv = data["end"]["sum_received"]
+        return recv["bits_per_second"] / 1e9, recv["bytes"] / 1e9, mt
     finally:
-        ctx.procs.stop(srv)
+        ctx.procs.stop(srv, timeout=5)
 
 
 def measure(ctx, sport):
@@ -29,24 +44,23 @@ def measure(ctx, sport):
         for r in range(ctx.runs):
             for n in (1, 4):
                 for p in ctx.peers:
-                    args = ["iperf3", "-c", "127.0.0.1", "-p", str(ports[p.name]), "-t", str(ctx.bulk_secs),
-                            "-P", str(n), "-J"]
-                    try:
-                        with Meter(p.pids if p.is_proxy else None) as mt:
-                            out = run(args, timeout=ctx.bulk_secs + 30)
-                        data = json.loads(out.stdout)
-                        recv = data["end"]["sum_received"]
-                        gbps = recv["bits_per_second"] / 1e9
-                        gb = recv["bytes"] / 1e9
-                    except (BenchError, ValueError, KeyError) as e:
-                        log(f"bulk {p.name} P{n} run {r + 1}: failed: {str(e)[:300]}")
-                        ctx.errors.append(f"bulk {p.name} {n} streams run {r + 1}: {str(e)[:200]}")
+                    res = None
+                    for attempt in (1, 2):
+                        try:
+                            res = one(ctx, p, ports[p.name], sport, n)
+                            break
+                        except (BenchError, ValueError, KeyError) as e:
+                            log(f"bulk {p.name} P{n} run {r + 1} attempt {attempt}: failed: {str(e)[:300]}")
+                            ctx.errors.append(f"bulk {p.name} {n} streams run {r + 1} attempt {attempt}: {str(e)[:200]}")
+                    if res is None:
                         continue
+                    gbps, gb, mt = res
                     m[f"gbps{n}"]["samples"][p.name].append(round(gbps, 3))
                     if p.is_proxy:
                         m[f"cpugb{n}"]["samples"][p.name].append(round(mt.proxy_cpu / gb, 4))
                     m[f"busy{n}"]["samples"][p.name].append(round(100 * mt.machine_busy / mt.machine_total, 1))
-                    log(f"bulk P{n} {p.name}: {gbps:.2f} Gbit/s, proxy cpu {mt.proxy_cpu}, machine busy {100 * mt.machine_busy / mt.machine_total:.0f}%")
+                    log(f"bulk P{n} {p.name}: {gbps:.2f} Gbit/s, proxy cpu {mt.proxy_cpu or 0:.2f}s, "
+                        f"machine busy {100 * mt.machine_busy / mt.machine_total:.0f}%")
     finally:
         for p in ctx.peers:
             p.stop()
