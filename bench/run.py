@@ -107,6 +107,11 @@ def main():
         if s not in SCENARIOS:
             sys.exit(f"unknown scenario {s}; known: {', '.join(SCENARIOS)}")
 
+    # How busy the machine is before the bench starts anything: other people's builds show here.
+    b0 = machine_busy()
+    time.sleep(2)
+    b1 = machine_busy()
+    background_pct = round(100 * (b1[0] - b0[0]) / max(1e-9, b1[1] - b0[1]), 1)
     started = time.time()
     busy0 = machine_busy()
     ctx.procs = Procs()
@@ -152,6 +157,7 @@ def main():
         if rc != 130:
             results["duration_s"] = round(time.time() - started, 1)
             busy1 = machine_busy()
+            results["machine"]["background_busy_pct_before"] = background_pct
             results["machine"]["busy_s"] = round(busy1[0] - busy0[0], 1)
             results["machine"]["busy_pct"] = round(100 * (busy1[0] - busy0[0]) / max(1e-9, busy1[1] - busy0[1]), 1)
             results["machine"]["loadavg_at_end"] = open("/proc/loadavg").read().split()[:3]
