@@ -18,6 +18,8 @@ def fmt(v):
     if v is None:
         return "–"
     a = abs(v)
+    if float(v).is_integer() and a < 1000:
+        return f"{int(v)}"
     if a >= 1000:
         return f"{v:,.0f}"
     if a >= 100:
