@@ -3,6 +3,8 @@ Proxy CPU-seconds per GB = proxy utime+stime over the run / GB received by the s
 A fresh one-off server (`iperf3 -s -1`) serves each measurement, so one failed test cannot
 leave a busy server behind for the next ones; a failed measurement is retried once."""
 import json
+import socket
+import time
 
 from lib import BenchError, Meter, free_port, log, run, wait_listen
 from scenarios import metric
@@ -39,7 +41,19 @@ def measure(ctx, sport):
         m[f"gbps{n}"] = metric(f"bulk{n}_gbps", "bulk", f"bulk iperf3, {n} stream{'s' if n > 1 else ''}", "Gbit/s", True, names)
         m[f"cpugb{n}"] = metric(f"bulk{n}_cpu_per_gb", "bulk", f"proxy CPU-seconds per GB, {n} stream{'s' if n > 1 else ''}", "CPU-s/GB", False, proxies, ratio=False)
         m[f"busy{n}"] = metric(f"bulk{n}_machine_busy", "bulk", f"machine busy during bulk, {n} stream{'s' if n > 1 else ''} (of 2 cores)", "%", False, names, ratio=False)
-    ports = {p.name: p.start([("127.0.0.1", sport)], "bulk") for p in ctx.peers}
+    # Each proxy's readiness probe becomes a session to the backend port. Hold a plain listener
+    # there meanwhile: with nothing listening, a proxy would retry the connect a moment later
+    # and the retry would be taken by the one-off iperf3 server as its one test.
+    stand_in = socket.socket()
+    stand_in.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    stand_in.bind(("127.0.0.1", sport))
+    stand_in.listen(64)
+    try:
+        ports = {p.name: p.start([("127.0.0.1", sport)], "bulk") for p in ctx.peers}
+        time.sleep(0.5)
+    finally:
+        stand_in.close()
+    time.sleep(0.5)
     try:
         for r in range(ctx.runs):
             for n in (1, 4):
