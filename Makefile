@@ -14,6 +14,10 @@ RELEASE_BIN = .build/release
 # prometheus: its promtool checks the /metrics exposition (PrometheusTests).
 TEST_PACKAGES = python3 socat prometheus
 RUN_PACKAGES  = python3
+# The benchmark's peers, load generators and backends (Debian 12 ships nginx's stream module
+# separately, in libnginx-mod-stream).
+BENCH_PACKAGES = python3 haproxy nginx libnginx-mod-stream iperf3 wrk redis-server redis-tools postgresql
+QUICK ?=
 
 SHELL := /bin/bash
 
@@ -30,7 +34,7 @@ define ensure-packages
 	fi
 endef
 
-.PHONY: all build run test test-deps check clean install uninstall
+.PHONY: all build run test test-deps check clean install uninstall bench
 
 all: build
 
@@ -61,6 +65,14 @@ test-deps:
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+
+# Benchmark against direct, HAProxy (plain and splice) and nginx stream on loopback; writes
+# bench/results/latest.{md,json,svg}. QUICK=1: fewer runs, shorter (under 3 minutes).
+# One benchmark at a time on the machine, or the numbers mean nothing.
+bench:
+	$(call ensure-packages,$(BENCH_PACKAGES))
+	$(SWIFT) build -c release
+	QUICK=$(QUICK) /usr/bin/python3 bench/run.py
 
 check: build
 	$(RELEASE_BIN)/sluice -c -f $(CONF)
