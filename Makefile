@@ -9,14 +9,16 @@ SHAREDIR    = $(DESTDIR)$(PREFIX)/share/sluice
 CONF       ?= Conf/sluice.conf
 RELEASE_BIN = .build/release
 
-# Debian packages the tests need; apt-get runs only when one is missing.
-# Later: redis-server postgresql libsystemd-dev
-# prometheus: its promtool checks the /metrics exposition (PrometheusTests).
-TEST_PACKAGES = python3 socat prometheus
-RUN_PACKAGES  = python3
+# Debian packages, installed with apt-get only when missing.
+# Building needs libsystemd (sd_notify, socket activation, journal) through pkg-config.
+BUILD_PACKAGES = libsystemd-dev pkg-config
+# prometheus: its promtool checks the /metrics exposition (PrometheusTests);
+# systemd: systemd-socket-activate for the socket-activation tests.
+TEST_PACKAGES = $(BUILD_PACKAGES) python3 socat prometheus systemd
+RUN_PACKAGES  = $(BUILD_PACKAGES) python3
 # The benchmark's peers, load generators and backends (Debian 12 ships nginx's stream module
 # separately, in libnginx-mod-stream).
-BENCH_PACKAGES = python3 haproxy nginx libnginx-mod-stream iperf3 wrk redis-server redis-tools postgresql
+BENCH_PACKAGES = $(BUILD_PACKAGES) python3 haproxy nginx libnginx-mod-stream iperf3 wrk redis-server redis-tools postgresql
 QUICK ?=
 
 SHELL := /bin/bash
@@ -34,17 +36,21 @@ define ensure-packages
 	fi
 endef
 
-.PHONY: all build run test test-deps check clean install uninstall bench
+.PHONY: all build build-deps run test test-deps check clean install uninstall bench
 
 all: build
 
-build:
+build-deps:
+	$(call ensure-packages,$(BUILD_PACKAGES))
+
+build: build-deps
 	$(SWIFT) build -c release
 
 # Two tiny web servers on 127.0.0.1:8081 and :8082 behind sluice on 127.0.0.1:8080.
 # Try it with `curl 127.0.0.1:8080`; Ctrl-C stops sluice and the backends.
-run: build
+run:
 	$(call ensure-packages,$(RUN_PACKAGES))
+	$(SWIFT) build -c release
 	@set -e; \
 	tmp=$$(mktemp -d); \
 	for n in 1 2; do mkdir -p $$tmp/web$$n; echo "hello from web$$n (127.0.0.1:808$$n)" > $$tmp/web$$n/index.html; done; \
