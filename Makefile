@@ -6,6 +6,8 @@ DESTDIR    ?=
 SYSCONFDIR ?= /etc
 BINDIR      = $(DESTDIR)$(PREFIX)/bin
 SHAREDIR    = $(DESTDIR)$(PREFIX)/share/sluice
+DOCDIR      = $(DESTDIR)$(PREFIX)/share/doc/sluice
+UNITDIR     = $(DESTDIR)$(PREFIX)/lib/systemd/system
 CONF       ?= Conf/sluice.conf
 RELEASE_BIN = .build/release
 
@@ -89,12 +91,21 @@ clean:
 
 # Binaries to $(PREFIX)/bin, the example config to $(PREFIX)/share/sluice, and to
 # $(SYSCONFDIR)/sluice/sluice.conf only when no config is there yet.
+# Units go to $(PREFIX)/lib/systemd/system (on systemd's search path for /usr/local and /usr)
+# with ExecStart pointing at the installed binary.
 install: build
-	install -d $(BINDIR) $(SHAREDIR) $(DESTDIR)$(SYSCONFDIR)/sluice
+	install -d $(BINDIR) $(SHAREDIR) $(DOCDIR) $(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/sluice
 	install -m 0755 $(RELEASE_BIN)/sluice $(RELEASE_BIN)/sluicectl $(BINDIR)/
 	install -m 0644 $(CONF) $(SHAREDIR)/sluice.conf.example
+	install -m 0644 README.md docs/*.md $(DOCDIR)/
+	sed -e 's#/usr/local/bin/#$(PREFIX)/bin/#g' -e 's#/etc/sluice/#$(SYSCONFDIR)/sluice/#g' \
+		-e 's#/usr/local/share/doc/sluice/#$(PREFIX)/share/doc/sluice/#g' \
+		Systemd/sluice.service > $(UNITDIR)/sluice.service
+	install -m 0644 Systemd/sluice.socket $(UNITDIR)/sluice.socket
 	[ -e $(DESTDIR)$(SYSCONFDIR)/sluice/sluice.conf ] || \
 		install -m 0644 $(CONF) $(DESTDIR)$(SYSCONFDIR)/sluice/sluice.conf
 
 uninstall:
 	rm -f $(BINDIR)/sluice $(BINDIR)/sluicectl $(SHAREDIR)/sluice.conf.example
+	rm -f $(UNITDIR)/sluice.service $(UNITDIR)/sluice.socket
+	rm -rf $(DOCDIR)

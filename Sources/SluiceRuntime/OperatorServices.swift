@@ -14,7 +14,7 @@ struct OperatorServices {
             var options = AdminServer.Options(path: socket.path)
             options.mode = socket.mode
             options.allowedUIDs = Set(config.global.adminAllowUIDs)
-            if let owner { options.owner = (owner.uid ?? SystemInfo.uid, owner.gid ?? SystemInfo.gid) }
+            if let owner, SystemInfo.uid == 0 { options.owner = (owner.uid ?? SystemInfo.uid, owner.gid ?? SystemInfo.gid) }
             do {
                 services.admin = try AdminServer(options, handler: view)
             } catch {
