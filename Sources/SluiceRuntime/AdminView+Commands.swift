@@ -22,6 +22,7 @@ extension AdminView {
         if server.removing.load(ordering: .relaxed) { return .error("server \(ref) is being removed") }
         let before = server.adminState
         server.setAdminState(state)
+        server.adminStateSetAtRunTime.store(true, ordering: .relaxed)
         pool.changed()
         shared.logger.info("server state changed", ["pool": pool.name, "server": server.name,
                                                      "from": before.rawValue, "to": state.rawValue])
@@ -31,6 +32,7 @@ extension AdminView {
     func setWeight(_ ref: ServerRef, _ weight: Int) -> AdminReplyText {
         guard let (pool, server) = find(ref) else { return missing(ref) }
         server.weight.store(weight, ordering: .relaxed)
+        server.weightSetAtRunTime.store(true, ordering: .relaxed)
         server.lastChange.store(Instant.now().nanoseconds, ordering: .relaxed)
         pool.changed()
         shared.logger.info("server weight changed", ["pool": pool.name, "server": server.name, "weight": "\(weight)"])
@@ -89,7 +91,7 @@ extension AdminView {
     /// `timeout drain` expired are closed.
     func housekeeping() {
         let now = Instant.now()
-        for pool in shared.pools {
+        for pool in shared.allPools {
             let timeout = pool.settings.timeoutDrain
             guard timeout != .zero else { continue }
             for server in pool.allServers {

@@ -7,11 +7,14 @@ import SluiceSys
 package final class AdminView: AdminHandler {
     let shared: SharedState
     let channels: [WorkerChannel]
+    /// Runs a reload on the control thread and returns its reply.
+    let reload: @Sendable () -> AdminReplyText
     var workers: Int { channels.count }
 
-    init(shared: SharedState, channels: [WorkerChannel]) {
+    init(shared: SharedState, channels: [WorkerChannel], reload: @escaping @Sendable () -> AdminReplyText) {
         self.shared = shared
         self.channels = channels
+        self.reload = reload
     }
 
     package func handle(_ request: AdminRequest, peer: PeerCredentials) -> AdminReplyText {
@@ -41,7 +44,7 @@ package final class AdminView: AdminHandler {
         case .killSessions(let ref):
             return killSessions(ref)
         case .reload:
-            return .error("reload is not implemented yet")
+            return reload()
         }
     }
 

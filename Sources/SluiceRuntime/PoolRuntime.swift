@@ -20,6 +20,9 @@ package final class ServerRuntime: Sendable {
     /// Its remaining sessions were closed because `timeout drain` expired.
     package let drainExpired = Atomic<Bool>(false)
     package let lastChange: Atomic<UInt64>
+    /// Set by the admin socket: a reload keeps the run-time admin state / weight (SPEC "Reload").
+    package let adminStateSetAtRunTime = Atomic<Bool>(false)
+    package let weightSetAtRunTime = Atomic<Bool>(false)
 
     package init(_ config: ServerConfig) {
         self.config = config
@@ -77,19 +80,24 @@ package final class ServerRuntime: Sendable {
 
 package final class PoolRuntime: Sendable {
     package let index: Int
-    package let config: PoolConfig
+    package let name: String
     package let stats = PoolStats()
-    /// Bumped after every change of a server's state, weight or membership.
+    /// Bumped after every change of a server's state, weight or membership, or of settings.
     package let version = Atomic<UInt64>(0)
+    /// Deleted by a reload: no listener any more; its servers drain.
+    package let removed = Atomic<Bool>(false)
     private let table: Mutex<[ServerRuntime]>
+    private let current: Mutex<PoolConfig>
 
     package init(index: Int, _ config: PoolConfig) {
         self.index = index
-        self.config = config
+        self.name = config.name
+        self.current = Mutex(config)
         self.table = Mutex(config.servers.map(ServerRuntime.init))
     }
 
-    package var name: String { config.name }
+    /// The configuration in force (a reload replaces it; workers read their own copy).
+    package var config: PoolConfig { current.withLock { $0 } }
     package var settings: PoolSettings { config.settings }
 
     /// Every server ever in the table, removed ones included (indices are stable).
@@ -98,20 +106,29 @@ package final class PoolRuntime: Sendable {
     /// The servers `show servers` lists: all but the removed ones that finished draining.
     package var servers: [ServerRuntime] { allServers.filter { !$0.gone } }
 
+    /// The server of that name taking part in the pool (not being removed).
     package func server(named name: String) -> ServerRuntime? {
-        servers.last { $0.name == name }
+        allServers.last { $0.name == name && !$0.removing.load(ordering: .relaxed) }
     }
 
-    /// Appends a server; nil when a server of that name is still in the pool.
+    /// Appends a server; nil when a server of that name is in the pool and not being removed.
     package func add(_ config: ServerConfig) -> ServerRuntime? {
         let added: ServerRuntime? = table.withLock { list in
-            guard !list.contains(where: { $0.name == config.name && !$0.gone }) else { return nil }
+            guard !list.contains(where: { $0.name == config.name && !$0.removing.load(ordering: .relaxed) }) else {
+                return nil
+            }
             let server = ServerRuntime(config)
             list.append(server)
             return server
         }
         if added != nil { changed() }
         return added
+    }
+
+    /// New settings and binds from a reload; they apply to new sessions.
+    package func update(_ config: PoolConfig) {
+        current.withLock { $0 = config }
+        changed()
     }
 
     /// Tells the workers to refresh their view on their next pick.
@@ -130,19 +147,34 @@ struct ServerActiveCounts: ActiveCounts {
 
 /// Everything the workers share: pools, global caps and counters, the logger.
 package final class SharedState: Sendable {
-    package let pools: [PoolRuntime]
     package let logger: Logger
-    package let maxconn: Int
+    package let maxconn: Atomic<Int>
     package let pipeSize: Int
     package let active = Atomic<Int>(0)
     package let totalSessions = Atomic<UInt64>(0)
     package let nextSessionID = Atomic<UInt64>(1)
     package let started = Instant.now()
+    private let poolTable: Mutex<[PoolRuntime]>
 
     package init(config: Config, logger: Logger) {
-        self.pools = config.pools.enumerated().map { PoolRuntime(index: $0.offset, $0.element) }
+        poolTable = Mutex(config.pools.enumerated().map { PoolRuntime(index: $0.offset, $0.element) })
         self.logger = logger
-        self.maxconn = config.global.maxconn
+        self.maxconn = Atomic(config.global.maxconn)
         self.pipeSize = config.global.pipeSize
+    }
+
+    /// Every pool ever configured, removed ones included (a pool's index never changes).
+    package var allPools: [PoolRuntime] { poolTable.withLock { $0 } }
+
+    /// The pools in force.
+    package var pools: [PoolRuntime] { allPools.filter { !$0.removed.load(ordering: .relaxed) } }
+
+    /// Appends a pool created by a reload.
+    package func addPool(_ config: PoolConfig) -> PoolRuntime {
+        poolTable.withLock { list in
+            let pool = PoolRuntime(index: list.count, config)
+            list.append(pool)
+            return pool
+        }
     }
 }

@@ -5,6 +5,8 @@ import Synchronization
 
 struct PoolView {
     let pool: PoolRuntime
+    /// The pool's settings as of the last refresh (a reload changes them for new sessions).
+    private(set) var settings: PoolSettings
     private(set) var servers: [ServerRuntime]
     private(set) var balancer: PoolBalancer
     private var version: UInt64
@@ -12,6 +14,7 @@ struct PoolView {
     init(_ pool: PoolRuntime) {
         self.pool = pool
         version = pool.version.load(ordering: .acquiring)
+        settings = pool.settings
         servers = pool.allServers
         balancer = PoolBalancer(pool.settings.balance, servers.map(\.balancerView))
     }
@@ -25,8 +28,10 @@ struct PoolView {
 
     private mutating func reload(_ current: UInt64) {
         version = current
+        let balanceBefore = settings.balance
+        settings = pool.settings
         let latest = pool.allServers
-        if latest.count != servers.count {
+        if latest.count != servers.count || settings.balance != balanceBefore {
             servers = latest
             balancer = PoolBalancer(pool.settings.balance, servers.map(\.balancerView))
             return

@@ -26,6 +26,7 @@ struct Session {
     var started = Instant(nanoseconds: 0)
     var lastActivity = Instant(nanoseconds: 0)
     var connectDeadline = Instant.distantFuture
+    var connectStarted = Instant(nanoseconds: 0)
     /// Deadline of the session's live heap entry (distantFuture: none). Older entries that
     /// pop with another deadline are obsolete and skipped.
     var timerDeadline = Instant.distantFuture

@@ -10,17 +10,20 @@ package struct StartupError: Error, CustomStringConvertible {
 }
 
 package final class Supervisor {
-    let config: Config
+    /// The configuration in force; a reload replaces it.
+    var config: Config
     let logger: Logger
-    private var listeners: [Listener] = []
-    private var channels: [WorkerChannel] = []
+    var listeners: [Listener] = []
+    var channels: [WorkerChannel] = []
     private var threads: [ThreadHandle] = []
-    private var view: AdminView?
-    private let notifier = ServiceNotifier()
+    var view: AdminView?
+    let notifier = ServiceNotifier()
+    private let reloads: ReloadRequests
 
-    package init(config: Config, logger: Logger) {
+    package init(config: Config, logger: Logger) throws(Errno) {
         self.config = config
         self.logger = logger
+        self.reloads = try ReloadRequests()
     }
 
     /// Runs until stopped by a signal; returns the process exit code.
@@ -45,7 +48,9 @@ package final class Supervisor {
                 throw StartupError("\(config.file): \(error)")
             }
             for i in 0..<workerCount { channels.append(try WorkerChannel(index: i)) }
-            let view = AdminView(shared: shared, channels: channels)
+            let reloads = self.reloads
+            let view = AdminView(shared: shared, channels: channels) { reloads.request() }
+            try control.add(reloads.wake.fd, [.readable], data: 1)
             self.view = view
             services = try OperatorServices.bind(config: config, view: view, owner: owner)
             do {
@@ -107,10 +112,14 @@ package final class Supervisor {
             _ = epoll.wait(into: &events, timeoutMillis: stopping ? min(20, notifier.tickMillis) : notifier.tickMillis)
             view?.housekeeping()
             notifier.tick(status: statusLine, workers: channels, logger: logger)
+            for ticket in reloads.take() {
+                let reply = stopping ? AdminReplyText.error("stopping: no reload") : reload(trigger: "admin")
+                ticket.reply.withLock { $0 = reply }
+            }
             while let signal = signals.next() {
                 switch signal {
                 case .hangup:
-                    logger.warn("SIGHUP received: reload is not implemented yet; configuration unchanged")
+                    if !stopping { _ = reload(trigger: "SIGHUP") }
                 case .terminate, .interrupt:
                     if stopping {
                         logger.info("second stop signal: closing all sessions now")
@@ -130,7 +139,7 @@ package final class Supervisor {
     }
 
     /// The one-line STATUS= summary: pools, servers up, sessions.
-    private func statusLine() -> String {
+    func statusLine() -> String {
         var up = 0
         var total = 0
         for pool in view?.shared.pools ?? [] {

@@ -51,15 +51,16 @@ extension Worker {
     /// Sets up a session for an accepted client this worker owns (already counted in
     /// `liveSessions`).
     mutating func startSession(_ fd: FD, peer: IPEndpoint, pool index: Int) {
-        let pool = shared.pools[index]
-        if shared.active.wrappingAdd(1, ordering: .relaxed).newValue > shared.maxconn {
+        let pool = pools[index].pool
+        if shared.active.wrappingAdd(1, ordering: .relaxed).newValue > shared.maxconn.load(ordering: .relaxed) {
             shared.active.wrappingSubtract(1, ordering: .relaxed)
             channel.liveSessions.wrappingSubtract(1, ordering: .relaxed)
             reject(fd, pool: pool, .maxconn, peer: peer)
             return
         }
         let poolCurrent = pool.stats.current.wrappingAdd(1, ordering: .relaxed).newValue
-        if pool.settings.maxconn > 0 && poolCurrent > pool.settings.maxconn {
+        let poolCap = pools[index].settings.maxconn
+        if poolCap > 0 && poolCurrent > poolCap {
             pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
             shared.active.wrappingSubtract(1, ordering: .relaxed)
             channel.liveSessions.wrappingSubtract(1, ordering: .relaxed)

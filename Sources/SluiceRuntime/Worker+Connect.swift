@@ -7,7 +7,7 @@ extension Worker {
     /// Picks a server and starts a connect; on failure tries the next one while retries last.
     mutating func connectNext(_ slot: UInt32) {
         let poolIndex = sessions[slot].pool
-        let pool = shared.pools[poolIndex]
+        let pool = pools[poolIndex].pool
         pools[poolIndex].refresh()
         while true {
             let key = FlowKey(address: sessions[slot].peer.address, port: sessions[slot].peer.port)
@@ -21,6 +21,7 @@ extension Worker {
             server.stats.active.add(1, ordering: .relaxed)
             sessions[slot].serverID = id
             sessions[slot].attempts += 1
+            sessions[slot].connectStarted = now
             do {
                 let fd = try Socket.stream(v6: server.endpoint.address.isV6)
                 sessions[slot].server = fd
@@ -32,7 +33,7 @@ extension Worker {
                     connected(slot)
                 case .inProgress:
                     sessions[slot].state = .connecting
-                    let timeout = pool.settings.timeoutConnect
+                    let timeout = pools[poolIndex].settings.timeoutConnect
                     sessions[slot].connectDeadline = timeout == .zero ? .distantFuture : now + timeout
                     armTimer(slot)
                 }
@@ -55,7 +56,7 @@ extension Worker {
     /// Counts a failed attempt and releases its socket. Returns whether to try another server;
     /// when not, the session is already finished.
     mutating func connectFailed(_ slot: UInt32, _ error: Errno) -> Bool {
-        let pool = shared.pools[sessions[slot].pool]
+        let pool = pools[sessions[slot].pool].pool
         let id = sessions[slot].serverID
         let server = pools[sessions[slot].pool].servers[id]
         server.stats.connectFailures.add(1, ordering: .relaxed)
@@ -71,20 +72,21 @@ extension Worker {
         sessions[slot].serverHungUp = false
         log.warn("connect failed", ["pool": pool.name, "server": server.name, "client": "\(sessions[slot].peer)",
                                     "error": "\(error)", "attempt": "\(sessions[slot].attempts)"])
-        if sessions[slot].attempts <= pool.settings.retries { return true }
+        if sessions[slot].attempts <= pools[sessions[slot].pool].settings.retries { return true }
         pool.stats.reject(.connectFailed)
         finish(slot, aborted: true, reason: "connect failed")
         return false
     }
 
     mutating func connected(_ slot: UInt32) {
-        let pool = shared.pools[sessions[slot].pool]
-        pools[sessions[slot].pool].servers[sessions[slot].serverID].stats.total.add(1, ordering: .relaxed)
+        let stats = pools[sessions[slot].pool].servers[sessions[slot].serverID].stats
+        stats.total.add(1, ordering: .relaxed)
+        stats.connectSeconds.record(nanoseconds: now.nanoseconds &- sessions[slot].connectStarted.nanoseconds)
         sessions[slot].state = .proxying
         sessions[slot].connectDeadline = .distantFuture
         sessions[slot].serverWritable = true
         sessions[slot].lastActivity = now
-        if pool.settings.timeoutIdle != .zero { armTimer(slot) }
+        if pools[sessions[slot].pool].settings.timeoutIdle != .zero { armTimer(slot) }
         pump(slot)
     }
 }

@@ -4,6 +4,33 @@ import SluiceCore
 import SluiceSys
 
 extension Worker {
+    /// Makes sure this worker has a view of every pool up to `index` (pools only grow).
+    mutating func ensureView(_ index: Int) {
+        guard index >= pools.count else { return }
+        let all = shared.allPools
+        while pools.count <= index && pools.count < all.count { pools.append(PoolView(all[pools.count])) }
+    }
+
+    /// A listener a reload bound: watched at once unless the worker is stopping.
+    mutating func addListener(_ listener: Listener) {
+        ensureView(listener.pool)
+        listeners.append(listener)
+        guard accepting else { return }
+        do {
+            try epoll.add(listener.fd, [.readable, .exclusive], data: token(.listener, UInt32(listeners.count - 1)))
+        } catch {
+            log.error("cannot watch new listener", ["listener": listener.name, "error": "\(error)"])
+        }
+    }
+
+    /// Stops watching a listener a reload removed; the control thread closes it once every
+    /// worker let go.
+    mutating func removeListener(_ fd: FD) {
+        guard let i = listeners.firstIndex(where: { $0?.fd == fd }) else { return }
+        if accepting { epoll.remove(fd) }
+        listeners[i] = nil
+    }
+
     mutating func closeSessions(pool index: Int, server: ServerRuntime, reason: String) {
         guard let id = pools[index].servers.firstIndex(where: { $0 === server }) else { return }
         var closed = 0
@@ -13,7 +40,7 @@ extension Worker {
             closed += 1
         }
         if closed > 0 {
-            log.info("sessions closed", ["pool": shared.pools[index].name, "server": server.name,
+            log.info("sessions closed", ["pool": pools[index].pool.name, "server": server.name,
                                          "sessions": "\(closed)", "reason": reason, "worker": "\(channel.index)"])
         }
     }
@@ -26,7 +53,7 @@ extension Worker {
             let s = sessions[slot]
             guard s.state != .free, pool == nil || s.pool == pool else { continue }
             rows.append(SessionSnapshot(
-                id: s.id, pool: shared.pools[s.pool].name,
+                id: s.id, pool: pools[s.pool].pool.name,
                 server: s.serverID >= 0 ? pools[s.pool].servers[s.serverID].name : "",
                 client: "\(s.peer)", ageSeconds: now.millis(since: s.started) / 1000,
                 bytesIn: s.up.bytes, bytesOut: s.down.bytes))

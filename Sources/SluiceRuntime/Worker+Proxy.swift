@@ -52,7 +52,7 @@ extension Worker {
     /// Releases everything the session holds and updates the counters. An aborted session's
     /// sockets are reset, so a peer never mistakes a cut stream for a complete one.
     mutating func finish(_ slot: UInt32, aborted: Bool, reason: String) {
-        let pool = shared.pools[sessions[slot].pool]
+        let pool = pools[sessions[slot].pool].pool
         let id = sessions[slot].serverID
         sessions[slot].up.release(&pipes)
         sessions[slot].down.release(&pipes)
@@ -91,7 +91,7 @@ extension Worker {
         guard newIn | newOut != 0 else { return }
         sessions[slot].publishedIn = sessions[slot].up.bytes
         sessions[slot].publishedOut = sessions[slot].down.bytes
-        let pool = shared.pools[sessions[slot].pool]
+        let pool = pools[sessions[slot].pool].pool
         pool.stats.bytesIn.add(newIn, ordering: .relaxed)
         pool.stats.bytesOut.add(newOut, ordering: .relaxed)
         let id = sessions[slot].serverID
@@ -115,7 +115,7 @@ extension Worker {
         case .free: return nil
         case .connecting: return sessions[slot].connectDeadline
         case .proxying:
-            let idle = shared.pools[sessions[slot].pool].settings.timeoutIdle
+            let idle = pools[sessions[slot].pool].settings.timeoutIdle
             return idle == .zero ? nil : sessions[slot].lastActivity + idle
         }
     }

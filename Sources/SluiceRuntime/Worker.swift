@@ -19,7 +19,8 @@ struct Worker: ~Copyable {
     /// Every worker's channel, this one's included (for hand-offs).
     let peers: [WorkerChannel]
     let shared: SharedState
-    let listeners: [Listener]
+    /// Indexed by the listener token; nil once a reload removed it.
+    var listeners: [Listener?]
     let epoll: Epoll
     var events: EpollEventBuffer
     var sessions = SessionTable()
@@ -57,14 +58,14 @@ struct Worker: ~Copyable {
 
     mutating func watchListeners() throws(Errno) {
         for (i, l) in listeners.enumerated() {
-            try epoll.add(l.fd, [.readable, .exclusive], data: token(.listener, UInt32(i)))
+            if let l { try epoll.add(l.fd, [.readable, .exclusive], data: token(.listener, UInt32(i))) }
         }
         accepting = true
     }
 
     mutating func unwatchListeners() {
         guard accepting else { return }
-        for l in listeners { epoll.remove(l.fd) }
+        for case let l? in listeners { epoll.remove(l.fd) }
         accepting = false
     }
 
@@ -94,7 +95,9 @@ struct Worker: ~Copyable {
                 client.close()
             case .reportSessions(let report, _):
                 report.workerDone()
-            case .stopAccepting, .shutdown, .closeSessions, .ping:
+            case .removeListener(_, let release):
+                release.done()
+            case .stopAccepting, .shutdown, .closeSessions, .ping, .addListener:
                 break
             }
         }
@@ -122,7 +125,7 @@ struct Worker: ~Copyable {
             else { return }
             sessionEvent(index, server: data >> 56 == EventKind.server.rawValue, ev)
         case .listener?:
-            if accepting { acceptAll(listeners[Int(index)]) }
+            if accepting, let listener = listeners[Int(index)] { acceptAll(listener) }
         case .wakeup?:
             channel.wake.drain()
             for message in channel.takeAll() { handle(message) }
@@ -143,7 +146,13 @@ struct Worker: ~Copyable {
             channel.listenersReleased.store(true, ordering: .releasing)
             shutdownDeadline = deadline
         case .adopt(let client, let peer, let pool):
+            ensureView(pool)
             startSession(client, peer: peer, pool: pool)
+        case .addListener(let listener):
+            addListener(listener)
+        case .removeListener(let fd, let release):
+            removeListener(fd)
+            release.done()
         case .closeSessions(let pool, let server, let reason):
             closeSessions(pool: pool, server: server, reason: reason)
         case .reportSessions(let report, let pool):

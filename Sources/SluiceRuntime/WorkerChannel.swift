@@ -17,6 +17,10 @@ enum WorkerMessage: Sendable {
     case reportSessions(SessionReport, pool: Int?)
     /// Wake up (the watchdog checks that the loop still turns).
     case ping
+    /// Start accepting on a listener a reload bound.
+    case addListener(Listener)
+    /// Stop watching a listener a reload removed, then tell `release`.
+    case removeListener(FD, ListenerRelease)
 }
 
 final class WorkerChannel: Sendable {
@@ -82,5 +86,26 @@ final class SessionReport: Sendable {
             ProcessControl.sleepMillis(1)
         }
         return rows.withLock { $0 }.sorted { $0.id < $1.id }
+    }
+}
+
+/// Counts the workers that still watch a listener being removed; the control thread closes
+/// the socket only when every one let go (an event for a reused fd number could otherwise
+/// reach a worker).
+final class ListenerRelease: Sendable {
+    private let pending: Atomic<Int>
+
+    init(workers: Int) { pending = Atomic(workers) }
+
+    func done() { pending.subtract(1, ordering: .releasing) }
+
+    /// Waits up to `timeoutMillis`; true when every worker let go.
+    func wait(timeoutMillis: Int) -> Bool {
+        let start = Instant.now()
+        while pending.load(ordering: .acquiring) > 0 {
+            if Instant.now().millis(since: start) >= timeoutMillis { return false }
+            ProcessControl.sleepMillis(1)
+        }
+        return true
     }
 }

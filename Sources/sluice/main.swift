@@ -60,4 +60,8 @@ if checkOnly {
 }
 
 let logger = Logger(level: config.global.logLevel, logSessions: config.global.logSessions)
-ProcessControl.exit(Supervisor(config: config, logger: logger).run())
+do {
+    ProcessControl.exit(try Supervisor(config: config, logger: logger).run())
+} catch {
+    fail("sluice: cannot start: \(error)", code: 1)
+}

@@ -1,0 +1,178 @@
+// Reload in place (SPEC "Reload"): parse the file again; on errors keep running untouched and
+// return them. Otherwise apply the difference live: global logging and maxconn, new pools bind
+// and serve, removed pools stop accepting and drain, binds move, added servers join, removed
+// servers drain, changed settings apply to new sessions, and run-time admin states and weights
+// persist. New listeners are bound before anything changes, so a bind error changes nothing.
+import SluiceCore
+import SluiceSys
+
+extension Supervisor {
+    func reload(trigger: String) -> AdminReplyText {
+        notifier.reloading()
+        defer { notifier.ready(status: statusLine()) }
+        logger.info("reloading", ["file": config.file, "trigger": trigger])
+        let next: Config
+        do {
+            next = try Supervisor.load(config.file)
+            try Supervisor.checkSupported(next)
+        } catch let errors as ConfigErrors {
+            for e in errors.errors { logger.error("reload: \(e.description)") }
+            return .errors("reload failed: \(errors.errors.count) configuration error(s); running configuration unchanged",
+                           errors.errors.map(\.description))
+        } catch {
+            logger.error("reload failed: \(error); running configuration unchanged")
+            return .errors("reload failed; running configuration unchanged", ["\(error)"])
+        }
+        do {
+            try apply(next)
+        } catch {
+            logger.error("reload failed: \(error); running configuration unchanged")
+            return .errors("reload failed; running configuration unchanged", ["\(error)"])
+        }
+        logger.info("reloaded", ["pools": "\(next.pools.count)"])
+        return .ok
+    }
+
+    static func load(_ file: String) throws -> Config {
+        let bytes: [UInt8]
+        do {
+            bytes = try Files.read(file)
+        } catch {
+            throw StartupError("cannot read configuration \(file): \(error)")
+        }
+        return try ConfigLoader.load(text: String(decoding: bytes, as: UTF8.self), file: file, resolve: Resolver.resolve).get()
+    }
+
+    private func apply(_ next: Config) throws {
+        guard let shared = view?.shared else { return }
+        // 1. Listeners the new file needs and the old one lacks, bound first: nothing has
+        //    changed yet if one fails. An address leaving one pool for another keeps its socket.
+        var kept: [Listener] = []
+        var fresh: [(pool: String, name: String, fd: FD)] = []
+        var freed = listeners
+        do {
+            for pool in next.pools {
+                for bind in pool.binds {
+                    // Every socket of the bind (systemd may pass several under one name).
+                    kept += freed.filter { $0.name == bind.description && poolName($0.pool) == pool.name }
+                    freed.removeAll { $0.name == bind.description && poolName($0.pool) == pool.name }
+                }
+            }
+            for pool in next.pools {
+                for bind in pool.binds where !kept.contains(where: { $0.name == bind.description && poolName($0.pool) == pool.name }) {
+                    if let i = freed.firstIndex(where: { $0.name == bind.description }) {
+                        fresh.append((pool.name, bind.description, freed.remove(at: i).fd))  // moves between pools
+                        continue
+                    }
+                    guard case .inet(let endpoint) = bind else {
+                        throw StartupError("\(next.file):\(pool.line): pool \(pool.name): \(bind) cannot be added by a reload (systemd passes sockets at start only)")
+                    }
+                    do {
+                        fresh.append((pool.name, bind.description, try Socket.listen(endpoint)))
+                    } catch {
+                        throw StartupError("\(next.file):\(pool.line): pool \(pool.name): cannot listen on \(endpoint): \(error)")
+                    }
+                }
+            }
+        } catch {
+            for f in fresh where !listeners.contains(where: { $0.fd == f.fd }) { f.fd.close() }
+            throw error
+        }
+        let moved = Set(fresh.map(\.fd.rawValue))
+
+        // 2. Global settings that apply live; the rest need a restart and say so.
+        logger.configure(level: next.global.logLevel, logSessions: next.global.logSessions)
+        shared.maxconn.store(next.global.maxconn, ordering: .relaxed)
+        warnRestartOnly(next.global)
+
+        // 3. Listeners no pool wants any more (and the moving ones) leave every worker.
+        for listener in listeners where !kept.contains(where: { $0.fd == listener.fd }) {
+            let release = ListenerRelease(workers: channels.count)
+            for c in channels { c.send(.removeListener(listener.fd, release)) }
+            if !release.wait(timeoutMillis: 5000) { logger.error("a worker did not release \(listener.name) in 5s") }
+            if !moved.contains(listener.fd.rawValue) { listener.fd.close() }
+        }
+
+        // 4. Pools: removed ones drain, kept ones take new settings and servers, new ones appear.
+        for pool in shared.pools where !next.pools.contains(where: { $0.name == pool.name }) {
+            pool.removed.store(true, ordering: .relaxed)
+            for server in pool.servers { server.markRemoving() }
+            pool.changed()
+            logger.info("pool removed: draining", ["pool": pool.name, "sessions": "\(pool.stats.current.load(ordering: .relaxed))"])
+        }
+        var active: [PoolRuntime] = []
+        for poolConfig in next.pools {
+            if let pool = shared.pools.first(where: { $0.name == poolConfig.name }) {
+                updateServers(pool, poolConfig)
+                pool.update(poolConfig)
+                active.append(pool)
+            } else {
+                let pool = shared.addPool(poolConfig)
+                logger.info("pool added", ["pool": pool.name, "servers": "\(poolConfig.servers.count)"])
+                active.append(pool)
+            }
+        }
+
+        // 5. New listeners start accepting in every worker.
+        var listening = kept
+        for f in fresh {
+            guard let pool = active.first(where: { $0.name == f.pool }) else { continue }
+            let listener = Listener(fd: f.fd, pool: pool.index, name: f.name)
+            for c in channels { c.send(.addListener(listener)) }
+            listening.append(listener)
+        }
+        listeners = listening
+        config = next
+    }
+
+    private func poolName(_ index: Int) -> String? {
+        view?.shared.allPools.first { $0.index == index }?.name
+    }
+
+    /// Servers added, removed (drained) or changed. A changed address, backup flag, maxconn
+    /// or check port replaces the server (the old one drains); weight and `disabled` update in
+    /// place unless an operator set them at run time.
+    private func updateServers(_ pool: PoolRuntime, _ next: PoolConfig) {
+        for server in pool.servers where !server.removing.load(ordering: .relaxed)
+            && !next.servers.contains(where: { $0.name == server.name }) {
+            server.markRemoving()
+            logger.info("server removed: draining", ["pool": pool.name, "server": server.name])
+        }
+        for wanted in next.servers {
+            guard let server = pool.server(named: wanted.name) else {
+                _ = pool.add(wanted)
+                logger.info("server added", ["pool": pool.name, "server": wanted.name])
+                continue
+            }
+            let old = server.config
+            if old.address.endpoint != wanted.address.endpoint || old.backup != wanted.backup
+                || old.maxconn != wanted.maxconn || old.checkPort != wanted.checkPort {
+                server.markRemoving()
+                _ = pool.add(wanted)
+                logger.info("server replaced: old one draining", ["pool": pool.name, "server": wanted.name])
+                continue
+            }
+            if !server.weightSetAtRunTime.load(ordering: .relaxed) {
+                server.weight.store(wanted.weight, ordering: .relaxed)
+            }
+            let state: AdminState = wanted.disabled ? .maint : .ready
+            if !server.adminStateSetAtRunTime.load(ordering: .relaxed) && server.adminState != state {
+                server.setAdminState(state)
+            }
+        }
+    }
+
+    private func warnRestartOnly(_ next: GlobalConfig) {
+        let now = config.global
+        var changed: [String] = []
+        if next.workers != now.workers { changed.append("workers") }
+        if next.pipeSize != now.pipeSize { changed.append("pipe-size") }
+        if next.adminSocket != now.adminSocket || next.adminAllowUIDs != now.adminAllowUIDs { changed.append("admin-socket") }
+        if next.metrics != now.metrics { changed.append("metrics") }
+        if next.user != now.user || next.group != now.group { changed.append("user/group") }
+        if next.stateFile != now.stateFile { changed.append("state-file") }
+        if !changed.isEmpty {
+            logger.warn("reload: these global settings apply at the next restart only", ["settings": changed.joined(separator: ",")])
+        }
+    }
+}
