@@ -114,6 +114,11 @@ extension E2E {
             try waitUntil("READY=1 and three WATCHDOG=1", lastSeen: { "\(notify.received)" }) {
                 notify.assignments.contains("READY=1") && notify.assignments.filter { $0 == "WATCHDOG=1" }.count >= 3
             }
+            // systemd-socket-activate execs sluice: the pid is sluice's.
+            kill(activated.process.processIdentifier, SIGHUP)
+            try waitUntil("RELOADING=1 then READY=1 again", lastSeen: { "\(notify.received)" }) {
+                notify.assignments.filter { $0 == "READY=1" }.count == 2
+            }
             #expect(try activated.stop() == .exited(0))
             try waitUntil("STOPPING=1", lastSeen: { "\(notify.received)" }) { notify.assignments.contains("STOPPING=1") }
             let lines = notify.assignments
@@ -121,6 +126,12 @@ extension E2E {
             #expect(lines.firstIndex(of: "WATCHDOG=1")! > ready, "\(lines)")
             #expect(lines.firstIndex(of: "STOPPING=1")! > ready, "\(lines)")
             #expect(lines.contains { $0.hasPrefix("STATUS=pools=1 servers-up=1/1") }, "\(lines)")
+            let reloading = lines.firstIndex(of: "RELOADING=1")
+            #expect(reloading != nil && reloading! > ready, "\(lines)")
+            if let reloading {
+                #expect(lines[reloading + 1].hasPrefix("MONOTONIC_USEC="), "\(lines)")
+                #expect(lines[(reloading + 1)...].contains("READY=1"), "READY=1 after the reload: \(lines)")
+            }
         }
 
         @Test func wedgedWorkerStopsTheWatchdog() throws {
