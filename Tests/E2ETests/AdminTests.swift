@@ -70,6 +70,49 @@ extension E2E {
             #expect(!FileManager.default.fileExists(atPath: socket), "the admin socket file is removed at exit")
         }
 
+        @Test func malformedLinesAnswerErrAndOtherUIDsAreRefused() throws {
+            let sockets = try TempDirectory(prefix: "sluice-admin")
+            chmod(sockets.url.path, 0o755)
+            let socket = sockets.path("admin.sock")
+            let port = try FreePort.tcp()
+            let sluice = try SluiceProcess(config: """
+                global
+                    admin-socket \(socket) mode 0666
+                pool p
+                    bind 127.0.0.1:\(port)
+                    check none
+                    server a 127.0.0.1:1
+                """)
+            var lines: [[UInt8]] = [
+                [0x00, 0xFF, 0xFE, 0x0A], Array("\u{1B}[2J\n".utf8), [0xC3, 0x28, 0x0A], Array(repeating: 0x41, count: 1 << 20),
+                Array(repeating: 0x20, count: 5000) + [0x0A], Array("\n".utf8), Array("   \n".utf8),
+            ]
+            for text in [
+                "show", "show everything", "show servers a b", "show info please", "set", "set server",
+                "set server p/a", "set server p/a state", "set server p/a state sleepy", "set server p/a weight",
+                "set server p/a weight -1", "set server p/a weight 1001", "set server p/a weight ten",
+                "set server pa state drain", "set server /a state drain", "set server p/ state drain",
+                "set server p/a/b state drain", "set server p/a frobnicate 1", "add server", "add server p/b",
+                "add server p/b 1.2.3.4", "add server p/b 1.2.3.4:99999", "add server p/b [::1:80",
+                "add server p/b 1.2.3.4:80 weight", "add server p/b 1.2.3.4:80 weight 2000", "add server p/b 1.2.3.4:80 bogus",
+                "del server", "del server p", "kill sessions", "kill sessions p/zz", "reload now", "help me",
+                "SHOW INFO", "show info json json", "del server nosuch/a", "set server p/zz state drain",
+            ] { lines.append(Array((text + "\n").utf8)) }
+            for line in lines {
+                let reply = try UnixClient.exchange(socket, line)
+                #expect(reply.hasPrefix("ERR ") || line.allSatisfy({ $0 == 0x20 || $0 == 0x0A }) && reply.isEmpty,
+                        "\(line.prefix(40)) -> \(reply)")
+                #expect(sluice.isRunning, "sluice died after \(line.prefix(40))")
+            }
+            #expect(try UnixClient.exchange(socket, Array("show info\n".utf8)).contains("sessions_total"))
+            if getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0 {
+                let nobody = try SluiceCommand.run(["-s", socket, "show", "info"], binary: "sluicectl", asNobody: true)
+                #expect(nobody.stdout == "ERR permission denied\n", "\(nobody)")
+                #expect(nobody.status == .exited(1))
+            }
+            #expect(try sluice.stop() == .exited(0))
+        }
+
         @Test func errorsAnswerErrAndTheDaemonStaysUp() throws {
             let sockets = try TempDirectory(prefix: "sluice-admin")
             let socket = sockets.path("admin.sock")

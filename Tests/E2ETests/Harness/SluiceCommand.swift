@@ -12,10 +12,28 @@ struct SluiceCommand {
         var description: String { "\(status)\n--- stdout ---\n\(stdout)--- stderr ---\n\(stderr)" }
     }
 
-    static func run(_ arguments: [String], binary: String = "sluice", timeout: Duration = .seconds(10)) throws -> Result {
+    /// `asNobody`: run as uid/gid 65534 through setpriv (the binary must be readable by nobody).
+    static func run(_ arguments: [String], binary: String = "sluice", asNobody: Bool = false,
+                    timeout: Duration = .seconds(10)) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try SluiceBinary.path(binary))
-        process.arguments = arguments
+        var path = try SluiceBinary.path(binary)
+        var copy: TempDirectory?
+        defer { _ = copy }
+        if asNobody {
+            // The build tree may sit under a directory nobody cannot enter: run a copy in /tmp.
+            let dir = try TempDirectory(prefix: "sluice-nobody")
+            chmod(dir.url.path, 0o755)
+            let target = dir.path(binary)
+            try FileManager.default.copyItem(atPath: path, toPath: target)
+            chmod(target, 0o755)
+            path = target
+            copy = dir
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
