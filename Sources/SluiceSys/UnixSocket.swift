@@ -72,17 +72,10 @@ package enum UnixSocket {
 
     /// The next pending client (non-blocking, close-on-exec), or nil when none is pending.
     /// Works for any listening stream socket (the peer address is not asked for).
-    @inline(never)
     package static func accept(_ listener: FD) throws(Errno) -> FD? {
-        while true {
-            let rc = sluice_accept4(listener.rawValue, nil, nil, sluice_SOCK_NONBLOCK | sluice_SOCK_CLOEXEC)
-            if rc >= 0 { return FD(rawValue: rc) }
-            let err = Errno(rawValue: sluice_errno())
-            if err == .interrupted || err == .connectionAborted { continue }
-            if err == .wouldBlock { return nil }
-            checkBug(err, #function)
-            throw err
-        }
+        // sockaddr_storage holds a sockaddr_un too; the peer address is not needed here.
+        var peer = SocketAddress()
+        return try Socket.accept(listener, peer: &peer)
     }
 
     /// A blocking client socket connected to `path`; ECONNREFUSED/ENOENT when nobody listens.
