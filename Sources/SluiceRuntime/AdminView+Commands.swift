@@ -88,9 +88,19 @@ extension AdminView {
     }
 
     /// Runs about once a second on the control thread: sessions of servers whose
-    /// `timeout drain` expired are closed.
+    /// `timeout drain` expired are closed, and pools with a server in its slow-start ramp
+    /// are bumped so workers pick up the next weight step.
     func housekeeping() {
         let now = Instant.now()
+        for pool in shared.pools where pool.settings.slowstart != .zero {
+            let ramp = pool.settings.slowstart + .seconds(1)
+            if pool.allServers.contains(where: {
+                let since = $0.upSince.load(ordering: .relaxed)
+                return since != 0 && now < Instant(nanoseconds: since) + ramp
+            }) {
+                pool.changed()
+            }
+        }
         for pool in shared.allPools {
             let timeout = pool.settings.timeoutDrain
             guard timeout != .zero else { continue }

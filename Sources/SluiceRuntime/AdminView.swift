@@ -97,7 +97,8 @@ package final class AdminView: AdminHandler {
             var snapshot = ServerSnapshot(
                 pool: pool.name, name: server.name, address: address,
                 health: server.healthy.load(ordering: .relaxed) ? .up : .down, state: server.adminState,
-                weight: server.weight.load(ordering: .relaxed), effectiveWeight: server.effectiveWeight,
+                weight: server.weight.load(ordering: .relaxed),
+                effectiveWeight: server.usable ? server.balancedWeight(now: Instant(nanoseconds: now), slowstart: pool.settings.slowstart) : 0,
                 lastCheck: "none", secondsSinceChange: Int((now &- min(now, changed)) / 1_000_000_000),
                 removing: server.removing.load(ordering: .relaxed))
             snapshot.fill(from: server.stats)

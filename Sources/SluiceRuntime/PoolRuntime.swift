@@ -22,6 +22,8 @@ package final class ServerRuntime: Sendable {
     package let lastChange: Atomic<UInt64>
     /// Set by the admin socket: a reload keeps the run-time admin state / weight (SPEC "Reload").
     package let adminStateSetAtRunTime = Atomic<Bool>(false)
+    /// When health checks last brought the server up (slow start ramps from there); 0: no ramp.
+    package let upSince = Atomic<UInt64>(0)
     package let weightSetAtRunTime = Atomic<Bool>(false)
 
     package init(_ config: ServerConfig) {
@@ -43,7 +45,6 @@ package final class ServerRuntime: Sendable {
         healthy.load(ordering: .relaxed) && adminState == .ready && !removing.load(ordering: .relaxed)
     }
 
-    package var effectiveWeight: Int { usable ? weight.load(ordering: .relaxed) : 0 }
 
     /// Removed and drained: no longer shown nor found by name.
     package var gone: Bool {
@@ -51,8 +52,24 @@ package final class ServerRuntime: Sendable {
             && (stats.active.load(ordering: .relaxed) == 0 || drainExpired.load(ordering: .relaxed))
     }
 
-    package var balancerView: BalancerServer {
-        BalancerServer(name: config.name, weight: weight.load(ordering: .relaxed), backup: config.backup, usable: usable)
+    /// Weight the balancer uses now: `slowstart` ramps it from ~0 to full after the server
+    /// comes up (never below 1, so a ramping server still takes a first session).
+    package func balancedWeight(now: Instant, slowstart: Duration) -> Int {
+        let full = weight.load(ordering: .relaxed)
+        let since = upSince.load(ordering: .relaxed)
+        guard slowstart != .zero, since != 0, full > 0 else { return full }
+        let elapsed = now.nanoseconds &- min(now.nanoseconds, since)
+        let ramp = slowstart.nanoseconds
+        guard elapsed < ramp else { return full }
+        return max(1, Int((UInt64(full) * elapsed) / ramp))
+    }
+
+    /// The balancer's view; `ignoringHealth` for `all-down any` (down servers tried anyway).
+    package func balancerView(now: Instant, slowstart: Duration, ignoringHealth: Bool = false) -> BalancerServer {
+        let takes = ignoringHealth ? adminState == .ready && !removing.load(ordering: .relaxed) : usable
+        return BalancerServer(
+            name: config.name, weight: balancedWeight(now: now, slowstart: slowstart), backup: config.backup,
+            usable: takes)
     }
 
     /// Sets the admin state; leaving `ready` starts the drain clock, returning to it stops it.

@@ -1,6 +1,9 @@
 // A worker's own copy of one pool's server table and its balancer, refreshed when the
-// pool's version moves (a state, weight or membership change), so picks read no lock.
+// pool's version moves (a state, weight, membership or settings change, or a slow-start
+// step), so picks read no lock. With `all-down any` a second balancer that ignores health
+// is tried when no server is up.
 import SluiceCore
+import SluiceSys
 import Synchronization
 
 struct PoolView {
@@ -9,6 +12,7 @@ struct PoolView {
     private(set) var settings: PoolSettings
     private(set) var servers: [ServerRuntime]
     private(set) var balancer: PoolBalancer
+    private var fallback: PoolBalancer?
     private var version: UInt64
 
     init(_ pool: PoolRuntime) {
@@ -16,7 +20,17 @@ struct PoolView {
         version = pool.version.load(ordering: .acquiring)
         settings = pool.settings
         servers = pool.allServers
-        balancer = PoolBalancer(pool.settings.balance, servers.map(\.balancerView))
+        balancer = PoolBalancer(.leastconn, [])
+        rebuild()
+    }
+
+    private mutating func rebuild() {
+        let now = Instant.now()
+        let slowstart = settings.slowstart
+        balancer = PoolBalancer(settings.balance, servers.map { $0.balancerView(now: now, slowstart: slowstart) })
+        fallback = settings.allDown == .any
+            ? PoolBalancer(settings.balance, servers.map { $0.balancerView(now: now, slowstart: slowstart, ignoringHealth: true) })
+            : nil
     }
 
     /// Brings servers and balancer up to date; one atomic load when nothing changed.
@@ -28,21 +42,29 @@ struct PoolView {
 
     private mutating func reload(_ current: UInt64) {
         version = current
-        let balanceBefore = settings.balance
+        let before = settings
         settings = pool.settings
         let latest = pool.allServers
-        if latest.count != servers.count || settings.balance != balanceBefore {
+        if latest.count != servers.count || settings.balance != before.balance || settings.allDown != before.allDown {
             servers = latest
-            balancer = PoolBalancer(pool.settings.balance, servers.map(\.balancerView))
+            rebuild()
             return
         }
+        let now = Instant.now()
         for (id, server) in servers.enumerated() {
-            balancer.setUsable(id, server.usable)
-            balancer.setWeight(id, server.weight.load(ordering: .relaxed))
+            let view = server.balancerView(now: now, slowstart: settings.slowstart)
+            balancer.setUsable(id, view.usable)
+            balancer.setWeight(id, view.weight)
+            if fallback != nil {
+                fallback?.setUsable(id, server.balancerView(now: now, slowstart: .zero, ignoringHealth: true).usable)
+                fallback?.setWeight(id, view.weight)
+            }
         }
     }
 
     mutating func pick(_ key: FlowKey, avoiding: ServerID?) -> ServerID? {
-        balancer.pick(key, avoiding: avoiding, counts: ServerActiveCounts(servers: servers))
+        let counts = ServerActiveCounts(servers: servers)
+        if let id = balancer.pick(key, avoiding: avoiding, counts: counts) { return id }
+        return fallback?.pick(key, avoiding: avoiding, counts: counts) ?? nil
     }
 }
