@@ -12,7 +12,7 @@ RELEASE_BIN = .build/release
 # Debian packages the tests need; apt-get runs only when one is missing.
 # Later: redis-server postgresql libsystemd-dev
 # prometheus: its promtool checks the /metrics exposition (PrometheusTests).
-TEST_PACKAGES = python3 socat prometheus
+TEST_PACKAGES = python3 socat prometheus redis-server redis-tools postgresql
 RUN_PACKAGES  = python3
 
 SHELL := /bin/bash
