@@ -1,0 +1,227 @@
+// Harness for the health checker tests: a recorder of check results with deadline-based
+// waits, pools built in code, a scripted loopback server, and helpers to run real server
+// processes (redis-server, PostgreSQL) that fail the test clearly when a binary is missing.
+import Foundation
+import Glibc
+import SluiceCore
+import SluiceRuntime
+import SluiceSys
+import Synchronization
+import Testing
+
+final class CheckRecorder: Sendable {
+    let events = Mutex<[(server: String, result: HealthResult)]>([])
+    let logger = Logger(level: .error)
+
+    var callback: HealthChecker.OnResult {
+        { [self] server, pool, result in
+            HealthChecker.apply(server, pool, result, logger: logger)
+            events.withLock { $0.append((server.name, result)) }
+        }
+    }
+
+    func results(_ server: String) -> [HealthResult] {
+        events.withLock { $0.filter { $0.server == server }.map(\.result) }
+    }
+
+    /// Polls until `predicate` holds for `server`'s results; records an issue with what it
+    /// last saw when `seconds` pass first.
+    @discardableResult
+    func wait(
+        _ server: String, _ what: String, seconds: Double = 5, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+        _ predicate: ([HealthResult]) -> Bool
+    ) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if predicate(results(server)) { return true }
+            usleep(10_000)
+        }
+        let seen = results(server).suffix(8).map(\.description).joined(separator: ", ")
+        Issue.record("\(server): no \(what) within \(seconds)s; last results: [\(seen)]", sourceLocation: sourceLocation)
+        return false
+    }
+
+    func waitTransition(
+        _ server: String, _ t: HealthTransition, after count: Int = 0, seconds: Double = 5,
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) -> Bool {
+        wait(server, t == .wentUp ? "transition up" : "transition down", seconds: seconds, sourceLocation: sourceLocation) {
+            $0.dropFirst(count).contains { $0.transition == t }
+        }
+    }
+}
+
+enum HealthHarness {
+    static func pool(
+        _ kind: CheckKind, servers: [(String, UInt16)], interval: Duration = .milliseconds(100),
+        timeout: Duration = .milliseconds(1000), rise: Int = 2, fall: Int = 3, jitter: Int = 10,
+        initState: InitState = .down, observe: Bool = false, checkPorts: [String: UInt16] = [:]
+    ) -> PoolRuntime {
+        var config = PoolConfig(name: "p")
+        config.settings.check.kind = kind
+        config.settings.check.interval = interval
+        config.settings.check.timeout = timeout
+        config.settings.check.rise = rise
+        config.settings.check.fall = fall
+        config.settings.check.jitterPercent = jitter
+        config.settings.initState = initState
+        config.settings.observe = observe
+        config.servers = servers.map { name, port in
+            var server = ServerConfig(
+                name: name, address: ServerAddress(host: "127.0.0.1", endpoint: IPEndpoint(.loopbackV4, port)))
+            server.checkPort = checkPorts[name]
+            return server
+        }
+        return PoolRuntime(index: 0, config)
+    }
+
+    /// A port that was free a moment ago.
+    static func freePort() throws -> UInt16 {
+        let fd = try Socket.listen(IPEndpoint(.loopbackV4, 0))
+        defer { fd.close() }
+        return try Socket.localAddress(fd).endpoint!.port
+    }
+
+    static func canConnect(_ port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        sin.sin_port = port.bigEndian
+        sin.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        return withUnsafePointer(to: &sin) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    /// Waits until something accepts connections on `port`.
+    static func waitForPort(_ port: UInt16, seconds: Double = 10, sourceLocation: Testing.SourceLocation = #_sourceLocation) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if canConnect(port) { return true }
+            usleep(20_000)
+        }
+        Issue.record("nothing listens on 127.0.0.1:\(port) after \(seconds)s", sourceLocation: sourceLocation)
+        return false
+    }
+
+    /// The path of `name` in the usual directories, or an issue telling how to install it.
+    static func binary(
+        _ name: String, in dirs: [String] = ["/usr/bin", "/usr/sbin", "/usr/local/bin"], package: String,
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) -> String? {
+        for dir in dirs where FileManager.default.isExecutableFile(atPath: dir + "/" + name) { return dir + "/" + name }
+        Issue.record(
+            "\(name) is not installed: `make test` installs it, or run `apt-get install -y \(package)`",
+            sourceLocation: sourceLocation)
+        return nil
+    }
+
+    /// Runs a command to completion and returns its exit status and output.
+    @discardableResult
+    static func run(_ path: String, _ args: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Starts a long-running process with its output discarded.
+    static func spawn(_ path: String, _ args: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    static func terminate(_ p: Process) {
+        guard p.isRunning else { return }
+        p.terminate()
+        p.waitUntilExit()
+    }
+}
+
+/// A loopback TCP server answering each client with `respond(request so far)` once that is
+/// non-nil (nil while more request bytes are needed); `.silent` clients are held unanswered.
+final class ScriptedServer: @unchecked Sendable {
+    enum Reply { case send([UInt8]), wait, silent }
+    let port: UInt16
+    private let listener: FD
+    private let stopFlag = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    let accepted = Atomic<Int>(0)
+
+    init(port: UInt16 = 0, respond: @escaping @Sendable ([UInt8]) -> Reply) throws {
+        listener = try Socket.listen(IPEndpoint(.loopbackV4, port))
+        self.port = try Socket.localAddress(listener).endpoint!.port
+        let thread = Thread { [self] in
+            serve(respond)
+            finished.store(true, ordering: .releasing)
+        }
+        thread.start()
+    }
+
+    private func serve(_ respond: @Sendable ([UInt8]) -> Reply) {
+        var held: [FD] = []
+        defer { for fd in held { fd.close() } }
+        var peer = SocketAddress()
+        while !stopFlag.load(ordering: .acquiring) {
+            guard let client = try? Socket.accept(listener, peer: &peer) else {
+                usleep(1000)
+                continue
+            }
+            accepted.add(1, ordering: .relaxed)
+            var request: [UInt8] = []
+            let deadline = Date().addingTimeInterval(2)
+            var answered = false
+            while !answered && Date() < deadline && !stopFlag.load(ordering: .relaxed) {
+                switch respond(request) {
+                case .send(let bytes):
+                    var offset = 0
+                    while offset < bytes.count, case .done(let n)? = try? client.send(bytes, from: offset) { offset += n }
+                    answered = true
+                case .silent:
+                    held.append(client)
+                    answered = true
+                    continue
+                case .wait:
+                    switch try? client.receive(appendingTo: &request) {
+                    case .done?: continue
+                    case .wouldBlock?: usleep(500)
+                    default: answered = true
+                    }
+                }
+                if answered { client.close() }
+            }
+            if !answered { client.close() }
+        }
+    }
+
+    func stop() {
+        stopFlag.store(true, ordering: .releasing)
+        let deadline = Date().addingTimeInterval(5)
+        while !finished.load(ordering: .acquiring) && Date() < deadline { usleep(1000) }
+        listener.close()
+    }
+}
+
+@Suite struct HealthCheckerHarnessTests {
+    @Test func scriptedServerAnswers() throws {
+        let server = try ScriptedServer { request in
+            String(decoding: request, as: UTF8.self).contains("\n") ? .send(Array("pong\n".utf8)) : .wait
+        }
+        defer { server.stop() }
+        #expect(HealthHarness.waitForPort(server.port))
+    }
+}
