@@ -119,38 +119,64 @@ enum HealthHarness {
         return nil
     }
 
-    /// Runs a command to completion and returns its exit status and output.
+    /// Runs a command to completion (at most `seconds`) and returns its status and output.
     @discardableResult
-    static func run(_ path: String, _ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func run(_ path: String, _ args: [String], seconds: Double = 120) throws -> (status: Int32, output: String) {
+        let out = NSTemporaryDirectory() + "sluice-run-\(UUID().uuidString).log"
+        defer { unlink(out) }
+        let child = try spawn(path, args, output: out)
+        let deadline = Date().addingTimeInterval(seconds)
+        var status: Int32 = 0
+        while waitpid(child.pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                terminate(child)
+                Issue.record("\(path) \(args) did not finish within \(seconds)s")
+                return (-1, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+            }
+            usleep(10_000)
+        }
+        let output = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+        let exited = status & 0x7F == 0
+        return (exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F), output)
     }
 
-    /// Starts a long-running process with its output discarded.
-    static func spawn(_ path: String, _ args: [String]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return p
+    struct Child { let pid: pid_t }
+
+    /// Starts `path` with stdin from /dev/null, output to `output` (or discarded), and a clean
+    /// signal mask: posix_spawn directly, since Foundation's Process hands children the test
+    /// thread's blocked signals (redis-server then ignores SIGTERM) and its waitUntilExit
+    /// sometimes never returns here.
+    static func spawn(_ path: String, _ args: [String], output: String = "/dev/null") throws -> Child {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for sig in [SIGPIPE, SIGTERM, SIGINT, SIGQUIT, SIGCHLD] { sigaddset(&defaults, sig) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attr, argv, environ)
+        guard rc == 0 else { throw Errno(rawValue: rc) }
+        return Child(pid: pid)
     }
 
-    /// SIGKILL: children spawned from test threads inherit a signal mask that blocks
-    /// SIGTERM (redis-server then never exits), and nothing here needs a clean shutdown.
-    static func terminate(_ p: Process) {
-        guard p.isRunning else { return }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+    /// SIGKILL and reap: nothing here needs a clean shutdown.
+    static func terminate(_ child: Child) {
+        kill(child.pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(child.pid, &status, 0)
     }
 }
 

@@ -10,7 +10,7 @@ import Testing
 /// One fresh redis-server in its own scratch directory, stopped with the test.
 final class RedisInstance {
     let port: UInt16
-    let process: Process
+    let process: HealthHarness.Child
     let dir: String
 
     init?(server: String, extra: [String] = []) throws {
