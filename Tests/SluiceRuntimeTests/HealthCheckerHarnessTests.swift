@@ -182,7 +182,7 @@ enum HealthHarness {
 
 /// A loopback TCP server answering each client with `respond(request so far)` once that is
 /// non-nil (nil while more request bytes are needed); `.silent` clients are held unanswered.
-final class ScriptedServer: @unchecked Sendable {
+final class HealthTestServer: @unchecked Sendable {
     enum Reply { case send([UInt8]), wait, silent }
     let port: UInt16
     private let listener: FD
@@ -246,7 +246,7 @@ final class ScriptedServer: @unchecked Sendable {
 
 @Suite struct HealthCheckerHarnessTests {
     @Test func scriptedServerAnswers() throws {
-        let server = try ScriptedServer { request in
+        let server = try HealthTestServer { request in
             String(decoding: request, as: UTF8.self).contains("\n") ? .send(Array("pong\n".utf8)) : .wait
         }
         defer { server.stop() }

@@ -8,7 +8,7 @@ import SluiceSys
 import Testing
 
 /// One fresh redis-server in its own scratch directory, stopped with the test.
-final class RedisInstance {
+final class HealthTestRedis {
     let port: UInt16
     let process: HealthHarness.Child
     let dir: String
@@ -39,8 +39,8 @@ final class RedisInstance {
 
     @Test func failoverMovesTheMaster() throws {
         guard let bin = Self.binaries() else { return }
-        guard let first = try RedisInstance(server: bin.server) else { return }
-        guard let second = try RedisInstance(server: bin.server, extra: ["--replicaof", "127.0.0.1", "\(first.port)"])
+        guard let first = try HealthTestRedis(server: bin.server) else { return }
+        guard let second = try HealthTestRedis(server: bin.server, extra: ["--replicaof", "127.0.0.1", "\(first.port)"])
         else { return }
         let interval = Duration.milliseconds(100)
         let (rise, fall) = (2, 3)
@@ -77,7 +77,7 @@ final class RedisInstance {
 
     @Test func passwordIsSentFirst() throws {
         guard let bin = Self.binaries() else { return }
-        guard let redis = try RedisInstance(server: bin.server, extra: ["--requirepass", "s3cret word"]) else { return }
+        guard let redis = try HealthTestRedis(server: bin.server, extra: ["--requirepass", "s3cret word"]) else { return }
         let right = HealthHarness.pool(.redis(password: "s3cret word"), servers: [("right", redis.port)], rise: 1, fall: 1)
         let none = HealthHarness.pool(.redis(password: nil), servers: [("none", redis.port)], rise: 1, fall: 1)
         let wrong = HealthHarness.pool(.redisMaster(password: "nope"), servers: [("wrong", redis.port)], rise: 1, fall: 1)

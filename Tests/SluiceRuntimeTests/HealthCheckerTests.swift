@@ -34,8 +34,8 @@ private func isUp(_ s: ServerRuntime) -> Bool { s.healthy.load(ordering: .relaxe
         }
     }
 
-    static func acceptAndClose(port: UInt16 = 0) throws -> ScriptedServer {
-        try ScriptedServer(port: port) { _ in .send([]) }
+    static func acceptAndClose(port: UInt16 = 0) throws -> HealthTestServer {
+        try HealthTestServer(port: port) { _ in .send([]) }
     }
 
     @Test func tcpListenerGoesAwayAndComesBack() throws {
@@ -78,7 +78,7 @@ private func isUp(_ s: ServerRuntime) -> Bool { s.healthy.load(ordering: .relaxe
     }
 
     @Test func hungServerIsTimedOut() throws {
-        let server = try ScriptedServer { _ in .silent }
+        let server = try HealthTestServer { _ in .silent }
         defer { server.stop() }
         let pool = HealthHarness.pool(
             .send(Array("PING\r\n".utf8), expect: Array("PONG".utf8)), servers: [("hung", server.port)],
@@ -113,7 +113,7 @@ private func isUp(_ s: ServerRuntime) -> Bool { s.healthy.load(ordering: .relaxe
     @Test func httpAgentOnCheckPort() throws {
         let status = Atomic<Int>(200)
         let paths = Mutex<[String]>([])
-        let agent = try ScriptedServer { request in
+        let agent = try HealthTestServer { request in
             let text = String(decoding: request, as: UTF8.self)
             guard text.contains("\r\n\r\n") else { return .wait }
             paths.withLock { $0.append(text.components(separatedBy: "\r\n")[0]) }
@@ -144,7 +144,7 @@ private func isUp(_ s: ServerRuntime) -> Bool { s.healthy.load(ordering: .relaxe
 
     @Test func sendExpect() throws {
         let ready = Atomic<Bool>(true)
-        let server = try ScriptedServer { request in
+        let server = try HealthTestServer { request in
             guard request.contains(0x0A) else { return .wait }
             guard String(decoding: request, as: UTF8.self) == "HELLO\n" else { return .send(Array("what?\n".utf8)) }
             return .send(Array((ready.load(ordering: .relaxed) ? "hi, READY here\n" : "BUSY\n").utf8))
