@@ -237,4 +237,28 @@ private func isUp(_ s: ServerRuntime) -> Bool { s.healthy.load(ordering: .relaxe
         #expect(recorder.results("q").isEmpty, "observe off: ignored")
         #expect(isUp(q))
     }
+
+    @Test func observedFailuresFromManyThreadsAllCount() throws {
+        let pool = HealthHarness.pool(.none, servers: [("o", try HealthHarness.freePort())], rise: 1, fall: 1000, observe: true)
+        let o = pool.allServers[0]
+        let recorder = CheckRecorder()
+        let checker = try HealthChecker(logger: recorder.logger, onResult: recorder.callback)
+        defer { checker.stop() }
+        checker.watch(pool: pool)
+        checker.start()
+        let threads = (0..<8).map { _ in
+            Thread {
+                for _ in 0..<100 { checker.observedFailure(o) }
+            }
+        }
+        threads.forEach { $0.start() }
+        guard recorder.wait("o", "800 observed failures", { $0.count == 800 }) else { return }
+        #expect(isUp(o), "799 failures short of fall 1000")
+        for _ in 0..<200 { checker.observedFailure(o) }
+        guard recorder.waitTransition("o", .wentDown) else { return }
+        let results = recorder.results("o")
+        #expect(results.firstIndex { $0.transition == .wentDown } == 999)
+        #expect(results.prefix(1000).allSatisfy { $0.observed && !$0.success && $0.reason == "connect failed" })
+        #expect(!isUp(o))
+    }
 }
