@@ -15,8 +15,9 @@ RELEASE_BIN = .build/release
 # Building needs libsystemd (sd_notify, socket activation, journal) through pkg-config.
 BUILD_PACKAGES = libsystemd-dev pkg-config
 # prometheus: its promtool checks the /metrics exposition (PrometheusTests);
-# systemd: systemd-socket-activate for the socket-activation tests.
-TEST_PACKAGES = $(BUILD_PACKAGES) python3 socat prometheus systemd
+# systemd: systemd-socket-activate for the socket-activation tests; redis and postgresql:
+# real backends for the health-check tests.
+TEST_PACKAGES = $(BUILD_PACKAGES) python3 socat prometheus systemd redis-server redis-tools postgresql
 RUN_PACKAGES  = $(BUILD_PACKAGES) python3
 # The benchmark's peers, load generators and backends (Debian 12 ships nginx's stream module
 # separately, in libnginx-mod-stream).

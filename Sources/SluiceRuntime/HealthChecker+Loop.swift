@@ -1,0 +1,270 @@
+// The checker thread: an epoll set for probe sockets, a timer heap for schedules and probe
+// deadlines, and one CheckTarget per server. A target is either idle (one timer: its next
+// check) or probing (one socket and one timer: the probe's hard deadline); every change bumps
+// its generation, so stale timers and epoll events are dropped.
+import SluiceCore
+import SluiceSys
+
+final class CheckTarget {
+    let server: ServerRuntime
+    let pool: PoolRuntime
+    let slot: UInt32
+    let check: CheckConfig
+    /// nil: `check none` (no probe while up; a connect-only probe while observed down).
+    let script: ProbeScript?
+    let endpoint: IPEndpoint
+    var health: HealthState
+    var generation: UInt32 = 0
+    var probe: ProbeRun?
+    /// A timer for the next check is pending.
+    var scheduled = false
+
+    init(_ new: HealthChecker.NewTarget, slot: UInt32) {
+        server = new.server
+        pool = new.pool
+        self.slot = slot
+        check = new.pool.settings.check
+        script = Probes.script(for: check.kind)
+        var endpoint = new.server.endpoint
+        if let port = new.server.config.checkPort { endpoint.port = port }
+        self.endpoint = endpoint
+        health = HealthState(rise: check.rise, fall: check.fall, start: new.start)
+    }
+
+    var epollData: UInt64 { UInt64(slot) << 32 | UInt64(generation) }
+}
+
+struct ProbeRun {
+    let fd: FD
+    let started: Instant
+    let script: ProbeScript
+    var connected = false
+    var step = 0
+    var sent = 0
+    var matcher: MatcherState?
+}
+
+final class CheckLoop {
+    let checker: HealthChecker
+    let epoll: Epoll
+    var heap = TimerHeap()
+    var targets: [CheckTarget?] = []
+    var slots: [ObjectIdentifier: Int] = [:]
+    var nextRescan = Instant.now()
+    var random = SystemRandomNumberGenerator()
+    static let wakeData = UInt64.max
+    /// The most bytes one probe reads before its reply counts as too long.
+    static let readLimit = 65536
+
+    init(checker: HealthChecker) throws(Errno) {
+        self.checker = checker
+        epoll = try Epoll()
+        try epoll.add(checker.wake.fd, [.readable], data: Self.wakeData)
+    }
+
+    func run() {
+        var events = EpollEventBuffer(capacity: 64)
+        defer {
+            for case let target? in targets { target.probe?.fd.close() }
+        }
+        while !checker.stopping.load(ordering: .acquiring) {
+            intake()
+            var now = Instant.now()
+            let next = min(heap.nextDeadline ?? nextRescan, nextRescan)
+            let timeout = next <= now ? 0 : next.millis(since: now) + 1
+            let n = epoll.wait(into: &events, timeoutMillis: min(timeout, 1000))
+            for i in 0..<n {
+                let data = events.data(at: i)
+                if data == Self.wakeData {
+                    checker.wake.drain()
+                    continue
+                }
+                let slot = Int(data >> 32)
+                guard slot < targets.count, let target = targets[slot], target.probe != nil,
+                    UInt32(truncatingIfNeeded: data) == target.generation
+                else { continue }
+                advance(target, events.events(at: i))
+            }
+            now = Instant.now()
+            while let entry = heap.popDue(now) {
+                guard Int(entry.slot) < targets.count, let target = targets[Int(entry.slot)],
+                    entry.generation == target.generation
+                else { continue }
+                if target.probe != nil {
+                    finish(target, success: false, reason: "timeout after \(target.check.timeout.milliseconds)ms")
+                } else {
+                    target.scheduled = false
+                    begin(target, now)
+                }
+            }
+            if nextRescan <= now {
+                checker.rescan()
+                nextRescan = now + .seconds(1)
+            }
+        }
+    }
+
+    /// New servers from `watch`/rescans, and failures workers observed.
+    private func intake() {
+        for new in checker.takeArrived() {
+            let target = CheckTarget(new, slot: UInt32(targets.count))
+            slots[ObjectIdentifier(new.server)] = targets.count
+            targets.append(target)
+            guard target.script != nil else { continue }
+            // The first check of each server falls somewhere in the first interval.
+            let interval = target.check.interval.nanoseconds
+            let offset = interval > 0 ? UInt64.random(in: 0..<interval, using: &random) : 0
+            schedule(target, at: Instant.now() + .nanoseconds(offset))
+        }
+        for (server, reason) in checker.takeObserved() {
+            guard let slot = slots[ObjectIdentifier(server)], let target = targets[slot],
+                target.pool.settings.observe, server.adminState != .maint
+            else { continue }
+            let transition = target.health.record(success: false)
+            let result = HealthResult(
+                success: false, reason: reason, duration: nil, observed: true, transition: transition,
+                up: target.health.isUp)
+            checker.deliver(server, target.pool, result)
+            // `check none`: probe (connect only) until it is back up.
+            if target.script == nil && target.probe == nil && !target.scheduled && !target.health.isUp {
+                schedule(target, at: Instant.now() + target.check.interval)
+            }
+        }
+    }
+
+    private func schedule(_ target: CheckTarget, at deadline: Instant) {
+        target.generation &+= 1
+        target.scheduled = true
+        heap.push(TimerEntry(deadline: deadline, slot: target.slot, generation: target.generation))
+    }
+
+    /// The next check: `interval` after this one started, give or take `jitter` percent.
+    private func scheduleNext(_ target: CheckTarget, after started: Instant) {
+        if target.script == nil && target.health.isUp { return }
+        let interval = target.check.interval.nanoseconds
+        let spread = interval / 100 * UInt64(max(0, min(100, target.check.jitterPercent)))
+        var next = started.nanoseconds &+ interval
+        if spread > 0 {
+            let shift = UInt64.random(in: 0...(2 * spread), using: &random)
+            next = next &+ shift &- spread
+        }
+        let now = Instant.now()
+        schedule(target, at: Instant(nanoseconds: max(next, now.nanoseconds)))
+    }
+
+    /// Starts a probe, unless the server is in maint (checks stop) or removed (dropped).
+    private func begin(_ target: CheckTarget, _ now: Instant) {
+        if target.server.removing.load(ordering: .relaxed) {
+            targets[Int(target.slot)] = nil
+            slots[ObjectIdentifier(target.server)] = nil
+            return
+        }
+        if target.server.adminState == .maint {
+            scheduleNext(target, after: now)
+            return
+        }
+        guard let script = target.script ?? (target.health.isUp ? nil : .connectOnly) else { return }
+        let fd: FD
+        do { fd = try Socket.stream(v6: target.endpoint.address.isV6) } catch {
+            return conclude(target, started: now, success: false, reason: "socket: \(error)")
+        }
+        let connect: ConnectResult
+        do { connect = try Socket.connect(fd, to: target.endpoint) } catch {
+            fd.close()
+            return conclude(target, started: now, success: false, reason: Self.connectReason(error))
+        }
+        target.generation &+= 1
+        target.probe = ProbeRun(fd: fd, started: now, script: script, connected: connect == .connected)
+        do { try epoll.add(fd, .sessionSocket, data: target.epollData) } catch {
+            return finish(target, success: false, reason: "epoll: \(error)")
+        }
+        heap.push(TimerEntry(deadline: now + target.check.timeout, slot: target.slot, generation: target.generation))
+        if connect == .connected { advance(target, []) }
+    }
+
+    /// Drives the probe as far as the socket allows (edge-triggered: until it would block).
+    private func advance(_ target: CheckTarget, _ events: EpollEvents) {
+        guard var run = target.probe else { return }
+        if !run.connected {
+            if let error = Socket.pendingError(run.fd) {
+                return finish(target, success: false, reason: Self.connectReason(error))
+            }
+            guard events.writeSide else { return }
+            run.connected = true
+        }
+        while run.step < run.script.steps.count {
+            switch run.script.steps[run.step] {
+            case .send(let bytes):
+                while run.sent < bytes.count {
+                    let r: IOResult
+                    do { r = try run.fd.send(bytes, from: run.sent) } catch {
+                        return finish(target, success: false, reason: Self.ioReason("send", error))
+                    }
+                    guard case .done(let n) = r else {
+                        target.probe = run
+                        return
+                    }
+                    run.sent += n
+                }
+                run.sent = 0
+                run.step += 1
+            case .expect(let matcher):
+                var state = run.matcher ?? MatcherState(matcher, limit: Self.readLimit)
+                var outcome = MatchOutcome.needMore
+                while outcome == .needMore {
+                    var chunk: [UInt8] = []
+                    let r: IOResult
+                    do { r = try run.fd.receive(appendingTo: &chunk, max: 16384) } catch {
+                        return finish(target, success: false, reason: Self.ioReason("read", error))
+                    }
+                    switch r {
+                    case .done: outcome = state.feed(chunk)
+                    case .eof: outcome = state.end()
+                    case .wouldBlock:
+                        run.matcher = state
+                        target.probe = run
+                        return
+                    }
+                }
+                if case .fail(let reason) = outcome { return finish(target, success: false, reason: reason) }
+                run.matcher = nil
+                run.step += 1
+            }
+        }
+        finish(target, success: true, reason: "ok")
+    }
+
+    /// Ends the probe in flight (closing its socket) and counts the result.
+    private func finish(_ target: CheckTarget, success: Bool, reason: String) {
+        guard let run = target.probe else { return }
+        target.probe = nil
+        run.fd.close()
+        conclude(target, started: run.started, success: success, reason: reason)
+    }
+
+    private func conclude(_ target: CheckTarget, started: Instant, success: Bool, reason: String) {
+        let now = Instant.now()
+        let transition = target.health.record(success: success)
+        let result = HealthResult(
+            success: success, reason: reason, duration: .nanoseconds(Int64(clamping: now.nanoseconds &- started.nanoseconds)),
+            transition: transition, up: target.health.isUp)
+        checker.deliver(target.server, target.pool, result)
+        scheduleNext(target, after: started)
+    }
+
+    static func connectReason(_ error: Errno) -> String {
+        switch error {
+        case .connectionRefused: "connect refused"
+        case .timedOut: "connect timed out"
+        default: "connect: \(error)"
+        }
+    }
+
+    static func ioReason(_ what: String, _ error: Errno) -> String {
+        switch error {
+        case .connectionReset: "connection reset"
+        case .brokenPipe: "connection closed"
+        default: "\(what): \(error)"
+        }
+    }
+}
