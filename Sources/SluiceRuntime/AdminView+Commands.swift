@@ -52,6 +52,7 @@ extension AdminView {
         guard let server = pool.add(config) else {
             return .error("server '\(request.ref.server)' already exists in pool '\(pool.name)'")
         }
+        shared.health?.watch(pool: pool)
         shared.logger.info("server added", ["pool": pool.name, "server": server.name, "addr": "\(server.endpoint)"])
         return .ok
     }

@@ -93,13 +93,12 @@ package final class AdminView: AdminHandler {
                 ? "\(config.address.endpoint)" : "\(config.address.host)(\(config.address.endpoint))"
             let now = Instant.now().nanoseconds
             let changed = server.lastChange.load(ordering: .relaxed)
-            // No health checks yet: every server counts as healthy.
             var snapshot = ServerSnapshot(
                 pool: pool.name, name: server.name, address: address,
                 health: server.healthy.load(ordering: .relaxed) ? .up : .down, state: server.adminState,
                 weight: server.weight.load(ordering: .relaxed),
                 effectiveWeight: server.usable ? server.balancedWeight(now: Instant(nanoseconds: now), slowstart: pool.settings.slowstart) : 0,
-                lastCheck: "none", secondsSinceChange: Int((now &- min(now, changed)) / 1_000_000_000),
+                lastCheck: pool.settings.check.kind == .none ? "none" : shared.health?.lastResult(for: server)?.text ?? "pending", secondsSinceChange: Int((now &- min(now, changed)) / 1_000_000_000),
                 removing: server.removing.load(ordering: .relaxed))
             snapshot.fill(from: server.stats)
             return snapshot

@@ -11,8 +11,8 @@ package final class ServerRuntime: Sendable {
     package let stats = ServerStats()
     private let admin: Atomic<Int>
     package let weight: Atomic<Int>
-    /// Up by health checks (always up until checks exist).
-    package let healthy = Atomic<Bool>(true)
+    /// Up by health checks (set from `init-state` when the checker first watches the server).
+    package let healthy: Atomic<Bool>
     /// Deleted (`del server`, reload): drains, then leaves the table's visible part.
     package let removing = Atomic<Bool>(false)
     /// When the server stopped taking new sessions (drain, maint, removal); 0 while ready.
@@ -26,8 +26,11 @@ package final class ServerRuntime: Sendable {
     package let upSince = Atomic<UInt64>(0)
     package let weightSetAtRunTime = Atomic<Bool>(false)
 
-    package init(_ config: ServerConfig) {
+    /// `healthy`: the state before the checker's first word (a server added at run time
+    /// starts down unless its pool has `check none`).
+    package init(_ config: ServerConfig, healthy: Bool = true) {
         self.config = config
+        self.healthy = Atomic(healthy)
         let now = Instant.now().nanoseconds
         admin = Atomic(config.disabled ? ServerRuntime.code(.maint) : ServerRuntime.code(.ready))
         weight = Atomic(config.weight)
@@ -110,7 +113,7 @@ package final class PoolRuntime: Sendable {
         self.index = index
         self.name = config.name
         self.current = Mutex(config)
-        self.table = Mutex(config.servers.map(ServerRuntime.init))
+        self.table = Mutex(config.servers.map { ServerRuntime($0) })
     }
 
     /// The configuration in force (a reload replaces it; workers read their own copy).
@@ -128,13 +131,15 @@ package final class PoolRuntime: Sendable {
         allServers.last { $0.name == name && !$0.removing.load(ordering: .relaxed) }
     }
 
-    /// Appends a server; nil when a server of that name is in the pool and not being removed.
-    package func add(_ config: ServerConfig) -> ServerRuntime? {
+    /// Appends a server; nil when a server of that name is in the pool and not being removed
+    /// (unless `replacing`: a reload adds the new one first, then drains the old one).
+    package func add(_ config: ServerConfig, replacing: Bool = false) -> ServerRuntime? {
+        let unchecked = settings.check.kind == .none
         let added: ServerRuntime? = table.withLock { list in
-            guard !list.contains(where: { $0.name == config.name && !$0.removing.load(ordering: .relaxed) }) else {
+            guard replacing || !list.contains(where: { $0.name == config.name && !$0.removing.load(ordering: .relaxed) }) else {
                 return nil
             }
-            let server = ServerRuntime(config)
+            let server = ServerRuntime(config, healthy: unchecked)
             list.append(server)
             return server
         }
@@ -173,9 +178,13 @@ package final class SharedState: Sendable {
     package let started = Instant.now()
     private let poolTable: Mutex<[PoolRuntime]>
 
-    package init(config: Config, logger: Logger) {
+    /// Runs the health checks; nil only in tests that build a SharedState by hand.
+    package let health: HealthChecker?
+
+    package init(config: Config, logger: Logger, health: HealthChecker? = nil) {
         poolTable = Mutex(config.pools.enumerated().map { PoolRuntime(index: $0.offset, $0.element) })
         self.logger = logger
+        self.health = health
         self.maxconn = Atomic(config.global.maxconn)
         self.pipeSize = config.global.pipeSize
     }

@@ -103,14 +103,16 @@ extension Supervisor {
         var active: [PoolRuntime] = []
         for poolConfig in next.pools {
             if let pool = shared.pools.first(where: { $0.name == poolConfig.name }) {
-                updateServers(pool, poolConfig)
                 pool.update(poolConfig)
+                updateServers(pool, poolConfig)
                 active.append(pool)
             } else {
                 let pool = shared.addPool(poolConfig)
                 logger.info("pool added", ["pool": pool.name, "servers": "\(poolConfig.servers.count)"])
                 active.append(pool)
             }
+            // New servers get their start state before the new listeners accept.
+            shared.health?.watch(pool: active[active.count - 1])
         }
 
         // 5. New listeners start accepting in every worker.
@@ -131,13 +133,10 @@ extension Supervisor {
 
     /// Servers added, removed (drained) or changed. A changed address, backup flag, maxconn
     /// or check port replaces the server (the old one drains); weight and `disabled` update in
-    /// place unless an operator set them at run time.
+    /// place unless an operator set them at run time. New servers join before old ones leave,
+    /// so a worker refreshing in between never sees an empty pool.
     private func updateServers(_ pool: PoolRuntime, _ next: PoolConfig) {
-        for server in pool.servers where !server.removing.load(ordering: .relaxed)
-            && !next.servers.contains(where: { $0.name == server.name }) {
-            server.markRemoving()
-            logger.info("server removed: draining", ["pool": pool.name, "server": server.name])
-        }
+        var leaving: [ServerRuntime] = []
         for wanted in next.servers {
             guard let server = pool.server(named: wanted.name) else {
                 _ = pool.add(wanted)
@@ -147,8 +146,8 @@ extension Supervisor {
             let old = server.config
             if old.address.endpoint != wanted.address.endpoint || old.backup != wanted.backup
                 || old.maxconn != wanted.maxconn || old.checkPort != wanted.checkPort {
-                server.markRemoving()
-                _ = pool.add(wanted)
+                leaving.append(server)
+                _ = pool.add(wanted, replacing: true)
                 logger.info("server replaced: old one draining", ["pool": pool.name, "server": wanted.name])
                 continue
             }
@@ -160,6 +159,13 @@ extension Supervisor {
                 server.setAdminState(state)
             }
         }
+        for server in pool.servers where !server.removing.load(ordering: .relaxed)
+            && !next.servers.contains(where: { $0.name == server.name }) {
+            leaving.append(server)
+            logger.info("server removed: draining", ["pool": pool.name, "server": server.name])
+        }
+        for server in leaving { server.markRemoving() }
+        pool.changed()
     }
 
     private func warnRestartOnly(_ next: GlobalConfig) {

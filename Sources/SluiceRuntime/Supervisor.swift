@@ -28,11 +28,16 @@ package final class Supervisor {
 
     /// Runs until stopped by a signal; returns the process exit code.
     package func run() -> Int32 {
-        let shared = SharedState(config: config, logger: logger)
         let workerCount = config.global.workers ?? SystemInfo.cpuCount
         var services = OperatorServices()
         defer { services.stop() }
         do {
+            for i in 0..<workerCount { channels.append(try WorkerChannel(index: i)) }
+            let health = try HealthChecker(logger: logger, onResult: Supervisor.healthEffects(logger, channels))
+            defer { health.stop() }
+            let shared = SharedState(config: config, logger: logger, health: health)
+            // Servers get their start state (init-state) before any worker picks one.
+            for pool in shared.pools { health.watch(pool: pool) }
             try Supervisor.checkSupported(config)
             // Blocked before any thread exists, so every worker inherits the mask.
             let signals = try SignalFD([.terminate, .interrupt, .hangup])
@@ -47,7 +52,6 @@ package final class Supervisor {
             } catch {
                 throw StartupError("\(config.file): \(error)")
             }
-            for i in 0..<workerCount { channels.append(try WorkerChannel(index: i)) }
             let reloads = self.reloads
             let view = AdminView(shared: shared, channels: channels) { reloads.request() }
             try control.add(reloads.wake.fd, [.readable], data: 1)
@@ -78,6 +82,7 @@ package final class Supervisor {
                 Supervisor.workerMain(channel: channel, peers: peers, shared: shared, listeners: listeners)
             })
         }
+        shared.health?.start()
         services.start()
         let start = Instant.now()
         while !channels.allSatisfy({ $0.started.load(ordering: .acquiring) }) && Instant.now().millis(since: start) < 5000 {
@@ -193,9 +198,15 @@ package final class Supervisor {
     /// Settings that are stored but not acted on yet; said once at start so nobody relies on them unknowingly.
     func warnUnimplemented() {
         if config.global.stateFile != nil { logger.warn("state-file is not implemented yet; ignored") }
-        for pool in config.pools where pool.settings.check.kind != .none {
-            logger.warn("health checks are not implemented yet: every server not disabled counts as up",
+        for pool in config.pools where pool.settings.resolveInterval != .zero {
+            logger.warn("resolve-interval is not implemented yet: host names are resolved at load only",
                         ["pool": pool.name])
+        }
+        for pool in config.pools where pool.settings.singlePrimary {
+            logger.warn("single-primary is not implemented yet", ["pool": pool.name])
+        }
+        for pool in config.pools where pool.servers.contains(where: { $0.maxconn > 0 }) {
+            logger.warn("per-server maxconn and timeout queue are not implemented yet", ["pool": pool.name])
         }
     }
 }

@@ -70,6 +70,9 @@ extension Worker {
         sessions[slot].serverReadable = false
         sessions[slot].serverWritable = false
         sessions[slot].serverHungUp = false
+        if pools[sessions[slot].pool].settings.observe {
+            shared.health?.observedFailure(server, reason: "\(error)")
+        }
         log.warn("connect failed", ["pool": pool.name, "server": server.name, "client": "\(sessions[slot].peer)",
                                     "error": "\(error)", "attempt": "\(sessions[slot].attempts)"])
         if sessions[slot].attempts <= pools[sessions[slot].pool].settings.retries { return true }

@@ -34,7 +34,7 @@ extension E2E {
             let shapes: [([(String, UInt16)], Bool)] = [
                 ([("a", a.port), ("b", b.port)], false),
                 ([("b", b.port), ("c", a.port)], true),
-                ([("c", a.port)], false),
+                ([("c", b.port)], false),  // c moves to another address: replaced, old one drains
                 ([("a", a.port), ("d", b.port)], true),
             ]
             let sluice = try SluiceProcess(config: Self.config(socket: socket, port: port, extraPort: extraPort,

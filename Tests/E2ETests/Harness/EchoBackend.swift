@@ -13,6 +13,8 @@ final class EchoBackend: Sendable {
     var port: UInt16 { server.port }
     var totalConnections: Int { server.totalConnections }
     func stop() { server.stop() }
+    /// The listener goes away, open connections stay.
+    func stopListening() { server.stopListening() }
 
     private static func serve(_ fd: Int32) {
         SocketIO.setTimeouts(fd, .seconds(60))

@@ -6,8 +6,8 @@ import Glibc
 final class GreetingBackend: Sendable {
     let server: TestServer
 
-    init(name: String) throws {
-        server = try TestServer(name: name) { fd in GreetingBackend.serve(fd, greeting: name) }
+    init(name: String, port: UInt16 = 0) throws {
+        server = try TestServer(name: name, port: port) { fd in GreetingBackend.serve(fd, greeting: name) }
     }
 
     var name: String { server.name }

@@ -11,8 +11,9 @@ final class TestServer: Sendable {
     private let core: Core
 
     /// `handler` runs on a dedicated thread per connection; the server closes the fd after it.
-    init(name: String, host: String = "127.0.0.1", handler: @escaping @Sendable (Int32) -> Void) throws {
-        let address = try SocketAddress(host: host, port: 0)
+    /// `port` 0 picks a free one; a given port lets a test bring a server back where it was.
+    init(name: String, host: String = "127.0.0.1", port: UInt16 = 0, handler: @escaping @Sendable (Int32) -> Void) throws {
+        let address = try SocketAddress(host: host, port: port)
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError(operation: "socket", code: errno) }
         var one: Int32 = 1
@@ -37,6 +38,9 @@ final class TestServer: Sendable {
     var totalConnections: Int { core.total.load(ordering: .relaxed) }
 
     func stop() { core.stop() }
+
+    /// Closes the listener only: open connections go on (a server whose port dies).
+    func stopListening() { core.stopListening() }
 
     private final class Core: Sendable {
         let listenFD: Int32
@@ -82,11 +86,20 @@ final class TestServer: Sendable {
             }
         }
 
-        func stop() {
+        func stopListening() {
             state.withLock { s in
                 guard !s.stopped else { return }
                 s.stopped = true
                 shutdown(listenFD, Int32(SHUT_RDWR))
+            }
+        }
+
+        func stop() {
+            state.withLock { s in
+                if !s.stopped {
+                    s.stopped = true
+                    shutdown(listenFD, Int32(SHUT_RDWR))
+                }
                 for fd in s.open { shutdown(fd, Int32(SHUT_RDWR)) }
             }
         }
