@@ -9,9 +9,9 @@ final class CheckTarget {
     let server: ServerRuntime
     let pool: PoolRuntime
     let slot: UInt32
-    let check: CheckConfig
+    private(set) var check: CheckConfig
     /// nil: `check none` (no probe while up; a connect-only probe while observed down).
-    let script: ProbeScript?
+    private(set) var script: ProbeScript?
     let endpoint: IPEndpoint
     var health: HealthState
     var generation: UInt32 = 0
@@ -32,6 +32,16 @@ final class CheckTarget {
     }
 
     var epollData: UInt64 { UInt64(slot) << 32 | UInt64(generation) }
+
+    /// A reload changed the pool's check: the next probe uses the new one. The server keeps
+    /// its up/down state; the rise/fall count starts again.
+    func adoptCurrentCheck() {
+        let current = pool.settings.check
+        guard current != check else { return }
+        check = current
+        script = Probes.script(for: current.kind)
+        health = HealthState(rise: current.rise, fall: current.fall, start: health.isUp ? .up : .down)
+    }
 }
 
 struct ProbeRun {
@@ -163,6 +173,7 @@ final class CheckLoop {
             scheduleNext(target, after: now)
             return
         }
+        target.adoptCurrentCheck()
         guard let script = target.script ?? (target.health.isUp ? nil : .connectOnly) else { return }
         let fd: FD
         do { fd = try Socket.stream(v6: target.endpoint.address.isV6) } catch {

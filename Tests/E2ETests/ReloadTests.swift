@@ -125,3 +125,36 @@ extension E2E {
         }
     }
 }
+
+extension E2E.ReloadTests {
+    @Test func reloadAppliesNewCheckSettings() throws {
+        let a = try GreetingBackend(name: "hello")
+        defer { a.stop() }
+        let dir = try TempDirectory(prefix: "sluice-reload")
+        let socket = dir.path("admin.sock")
+        let port = try FreePort.tcp()
+        func config(_ check: String) -> String {
+            """
+            global
+                admin-socket \(socket)
+            pool p
+                bind 127.0.0.1:\(port)
+                check \(check) interval 100ms timeout 300ms rise 1 fall 1
+                server a 127.0.0.1:\(a.port)
+            """
+        }
+        func health() throws -> String {
+            try SluiceCommand.run(["-s", socket, "show", "servers"], binary: "sluicectl").stdout
+                .split(separator: "\n").first { $0.hasPrefix("p ") }?.split(separator: " ").map(String.init)[3] ?? "?"
+        }
+        let sluice = try SluiceProcess(config: config("tcp"))
+        try waitUntil("a up under check tcp", lastSeen: { (try? health()) ?? "" }) { try health() == "up" }
+        try config(#"send "x" expect "nope""#).write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
+        sluice.signal(SIGHUP)
+        try waitUntil("a down under the new expect", lastSeen: { (try? health()) ?? "" }) { try health() == "down" }
+        try config(#"send "x" expect "hello""#).write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
+        sluice.signal(SIGHUP)
+        try waitUntil("a up again", lastSeen: { (try? health()) ?? "" }) { try health() == "up" }
+        #expect(try sluice.stop() == .exited(0))
+    }
+}
