@@ -85,11 +85,32 @@ extension Worker {
         let stats = pools[sessions[slot].pool].servers[sessions[slot].serverID].stats
         stats.total.add(1, ordering: .relaxed)
         stats.connectSeconds.record(nanoseconds: now.nanoseconds &- sessions[slot].connectStarted.nanoseconds)
+        if pools[sessions[slot].pool].settings.proxyProtocol != .off && !sendProxyHeader(slot) { return }
         sessions[slot].state = .proxying
         sessions[slot].connectDeadline = .distantFuture
         sessions[slot].serverWritable = true
         sessions[slot].lastActivity = now
         if pools[sessions[slot].pool].settings.timeoutIdle != .zero { armTimer(slot) }
         pump(slot)
+    }
+}
+
+extension Worker {
+    /// Writes the PROXY header (v1 or v2) before any client byte. The socket was connected a
+    /// moment ago, so its send buffer is empty and the header (at most 232 bytes) fits whole.
+    mutating func sendProxyHeader(_ slot: UInt32) -> Bool {
+        let client = sessions[slot].client
+        let destination = (try? Socket.localAddress(client))?.endpoint ?? IPEndpoint(.anyV4, 0)
+        let source = sessions[slot].peer
+        let header = pools[sessions[slot].pool].settings.proxyProtocol == .v2
+            ? ProxyHeader.v2(source: source, destination: destination)
+            : ProxyHeader.v1(source: source, destination: destination)
+        let written = header.withUnsafeBytes { bytes in Result { () throws(Errno) in try sessions[slot].server.write(bytes) } }
+        guard case .success(.done(let n)) = written, n == header.count else {
+            log.warn("cannot send the PROXY header", ["pool": pools[sessions[slot].pool].pool.name, "client": "\(source)"])
+            finish(slot, aborted: true, reason: "proxy header")
+            return false
+        }
+        return true
     }
 }
