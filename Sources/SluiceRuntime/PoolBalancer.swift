@@ -5,26 +5,31 @@ import SluiceCore
 struct PoolBalancer {
     private var leastConn: LeastConn?
     private var roundRobin: SmoothWeightedRoundRobin?
+    private var maglev: Maglev?
 
-    init(_ kind: BalanceKind, _ servers: [BalancerServer]) {
+    init(_ kind: BalanceKind, _ servers: [BalancerServer], hashKey: HashKey = .src) {
         switch kind {
-        case .leastconn, .hash: leastConn = LeastConn(servers: servers)
+        case .leastconn: leastConn = LeastConn(servers: servers)
         case .roundrobin: roundRobin = SmoothWeightedRoundRobin(servers: servers)
+        case .hash: maglev = Maglev(servers: servers, includePort: hashKey == .srcPort)
         }
     }
 
     mutating func pick(_ key: FlowKey, avoiding: ServerID?, counts: ServerActiveCounts) -> ServerID? {
-        if let id = leastConn?.pick(key, avoiding: avoiding, counts: counts) { return id }
-        return roundRobin?.pick(key, avoiding: avoiding, counts: counts) ?? nil
+        if leastConn != nil { return leastConn?.pick(key, avoiding: avoiding, counts: counts) ?? nil }
+        if roundRobin != nil { return roundRobin?.pick(key, avoiding: avoiding, counts: counts) ?? nil }
+        return maglev?.pick(key, avoiding: avoiding, counts: counts) ?? nil
     }
 
     mutating func setUsable(_ id: ServerID, _ usable: Bool) {
         leastConn?.setUsable(id, usable)
         roundRobin?.setUsable(id, usable)
+        maglev?.setUsable(id, usable)
     }
 
     mutating func setWeight(_ id: ServerID, _ weight: Int) {
         leastConn?.setWeight(id, weight)
         roundRobin?.setWeight(id, weight)
+        maglev?.setWeight(id, weight)
     }
 }

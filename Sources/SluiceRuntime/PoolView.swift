@@ -20,16 +20,19 @@ struct PoolView {
         version = pool.version.load(ordering: .acquiring)
         settings = pool.settings
         servers = pool.allServers
-        balancer = PoolBalancer(.leastconn, [])
+        balancer = PoolBalancer(.roundrobin, [])
         rebuild()
     }
 
     private mutating func rebuild() {
         let now = Instant.now()
         let slowstart = settings.slowstart
-        balancer = PoolBalancer(settings.balance, servers.map { $0.balancerView(now: now, slowstart: slowstart) })
+        balancer = PoolBalancer(
+            settings.balance, servers.map { $0.balancerView(now: now, slowstart: slowstart) }, hashKey: settings.hashKey)
         fallback = settings.allDown == .any
-            ? PoolBalancer(settings.balance, servers.map { $0.balancerView(now: now, slowstart: slowstart, ignoringHealth: true) })
+            ? PoolBalancer(
+                settings.balance, servers.map { $0.balancerView(now: now, slowstart: slowstart, ignoringHealth: true) },
+                hashKey: settings.hashKey)
             : nil
     }
 
@@ -45,7 +48,8 @@ struct PoolView {
         let before = settings
         settings = pool.settings
         let latest = pool.allServers
-        if latest.count != servers.count || settings.balance != before.balance || settings.allDown != before.allDown {
+        if latest.count != servers.count || settings.balance != before.balance || settings.allDown != before.allDown
+            || settings.hashKey != before.hashKey {
             servers = latest
             rebuild()
             return

@@ -189,7 +189,6 @@ package final class Supervisor {
         for pool in config.pools {
             let at = "\(config.file):\(pool.line): pool \(pool.name)"
             if pool.settings.mode == .udp { problems.append("\(at): mode udp is not implemented yet") }
-            if pool.settings.balance == .hash { problems.append("\(at): balance hash is not implemented yet") }
         }
         if !problems.isEmpty { throw StartupError(problems.joined(separator: "\n")) }
     }
