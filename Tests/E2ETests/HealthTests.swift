@@ -23,6 +23,12 @@ extension E2E {
                 try ctl("show", "servers", pool).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
                     .first { $0.count > 4 && $0[1] == server }?[3] ?? "absent"
             }
+            /// Waits until `show servers` reports `server` of `pool` as `state` (up/down).
+            func wait(_ pool: String, _ server: String, _ state: String, timeout: Duration = .seconds(5)) throws {
+                try waitUntil("\(pool)/\(server) \(state)", timeout: timeout, lastSeen: { (try? ctl("show", "servers")) ?? "" }) {
+                    try health(pool, server) == state
+                }
+            }
         }
 
         @Test func redisFailoverMovesNewSessionsAndKeepsOldOnes() throws {
@@ -41,9 +47,7 @@ extension E2E {
                     server r1 127.0.0.1:\(master.port)
                     server r2 127.0.0.1:\(replica.port)
                 """)
-            try waitUntil("r2 (a replica) to be down", lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) {
-                try admin.health("redis", "r2") == "down"
-            }
+            try admin.wait("redis", "r2", "down")
             let old = try TestClient(port: port)
             #expect(try redisServerPort(old) == master.port)
 
@@ -80,17 +84,15 @@ extension E2E {
                     check tcp interval 100ms timeout 300ms rise 2 fall 2
                     server a 127.0.0.1:\(backendPort)
                 """)
-            try waitUntil("a up", lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) { try admin.health("p", "a") == "up" }
+            try admin.wait("p", "a", "up")
             backend?.stop()
             backend = nil
-            try waitUntil("a down after it left", lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) {
-                try admin.health("p", "a") == "down"
-            }
+            try admin.wait("p", "a", "down")
             #expect(try admin.ctl("show", "servers", "p").contains("connect refused"))
             try TestClient.expectRejected(port: port)  // all-down reject
             let back = try GreetingBackend(name: "a", port: backendPort)
             defer { back.stop() }
-            try waitUntil("a up again", lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) { try admin.health("p", "a") == "up" }
+            try admin.wait("p", "a", "up")
             #expect(try Greetings.once(port: port) == "a")
             try sluice.waitForLog(#"msg="server down""#)
             try sluice.waitForLog(#"msg="server up""#)
@@ -115,12 +117,10 @@ extension E2E {
                     server a 127.0.0.1:\(a.port)
                     server b 127.0.0.1:\(bPort)
                 """)
-            try waitUntil("b down (nothing listens)", lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) {
-                try admin.health("p", "b") == "down"
-            }
+            try admin.wait("p", "b", "down")
             let b = try GreetingBackend(name: "b", port: bPort)
             defer { b.stop() }
-            try waitUntil("b up", lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) { try admin.health("p", "b") == "up" }
+            try admin.wait("p", "b", "up")
             // Early in the ramp b's effective weight is small: it gets far fewer than half.
             let early = Greetings.counts(try (0..<20).map { _ in try Greetings.once(port: port) })
             #expect((early["b"] ?? 0) <= 6, "early in the ramp: \(early)")
@@ -148,14 +148,14 @@ extension E2E {
                     all-down any
                     server e 127.0.0.1:\(echoPort)
                 """)
-            try waitUntil("e up", lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) { try admin.health("p", "e") == "up" }
+            try admin.wait("p", "e", "up")
             let session = try TestClient(port: port)
             try session.send("hi\n")
             #expect(try session.readLine() == "hi")
             // The backend's listener goes away but the open connection stays: the check fails,
             // and on-down close-sessions cuts the session from the balancer's side.
             echo?.stopListening()
-            try waitUntil("e down", lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) { try admin.health("p", "e") == "down" }
+            try admin.wait("p", "e", "down")
             let end = try session.receive()
             #expect(end == .reset || end == .eof, "\(end)")
             // all-down any: a new client is still tried on the down server (and refused there),
@@ -208,16 +208,14 @@ extension E2E.HealthTests {
                 check postgres interval 200ms timeout 1s rise 1 fall 2
                 server pg1 127.0.0.1:\(pgPort)
             """)
-        try waitUntil("pg1 up", lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) { try admin.health("pg", "pg1") == "up" }
+        try admin.wait("pg", "pg1", "up")
         let (psqlStatus, psqlOut) = try ChildProcess.run(
             "/usr/bin/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-tAc", "select 40 + 2"])
         #expect(psqlStatus == 0 && psqlOut.trimmingCharacters(in: .whitespacesAndNewlines) == "42", "\(psqlOut)")
 
         let (stopStatus, stopOut) = try asPostgres("\(bin)/pg_ctl -D \(data) -m immediate stop")
         #expect(stopStatus == 0, "\(stopOut)")
-        try waitUntil("pg1 down once PostgreSQL stopped", lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) {
-            try admin.health("pg", "pg1") == "down"
-        }
+        try admin.wait("pg", "pg1", "down")
         #expect(try sluice.stop() == .exited(0))
     }
 }
