@@ -133,24 +133,22 @@ package struct Maglev: Balancer {
         var target = Array(repeating: UInt64(0), count: members.count)
         var filled = 0
         var round: UInt64 = 1
-        lookup.withUnsafeMutableBufferPointer { slots in
-            while filled < m {
-                for i in members.indices where round * weights[i] >= target[i] {
-                    target[i] += maxWeight
-                    var c = next[i]
-                    while slots[c] >= 0 {
-                        c += skip[i]
-                        if c >= m { c -= m }
-                    }
-                    slots[c] = Int32(members[i])
+        while filled < m {
+            for i in members.indices where round * weights[i] >= target[i] {
+                target[i] += maxWeight
+                var c = next[i]
+                while lookup[c] >= 0 {
                     c += skip[i]
                     if c >= m { c -= m }
-                    next[i] = c
-                    filled += 1
-                    if filled == m { break }
                 }
-                round += 1
+                lookup[c] = Int32(members[i])
+                c += skip[i]
+                if c >= m { c -= m }
+                next[i] = c
+                filled += 1
+                if filled == m { break }
             }
+            round += 1
         }
     }
 
