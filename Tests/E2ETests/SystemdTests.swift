@@ -12,11 +12,12 @@ extension E2E {
             let process = Process()
             let stderr: OutputCollector
 
-            init(listen: [UInt16], names: [String], config: String, directory: TempDirectory,
+            /// `listen6`: ports to pass as [::1]:PORT sockets, after the IPv4 ones.
+            init(listen: [UInt16], listen6: [UInt16] = [], names: [String], config: String, directory: TempDirectory,
                  environment: [String: String] = [:]) throws {
                 let configPath = try directory.write("sluice.conf", config)
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
-                var args = listen.flatMap { ["-l", "127.0.0.1:\($0)"] }
+                var args = listen.flatMap { ["-l", "127.0.0.1:\($0)"] } + listen6.flatMap { ["-l", "[::1]:\($0)"] }
                 args.append("--fdname=" + names.joined(separator: ":"))
                 for key in environment.keys.sorted() { args += ["-E", key] }
                 args += ["--", try SluiceBinary.path(), "-f", configPath]
@@ -51,8 +52,10 @@ extension E2E {
             defer { echo.stop() }
             let dir = try TempDirectory(prefix: "sluice-sd")
             let (p1, p2, p3) = (try FreePort.tcp(), try FreePort.tcp(), try FreePort.tcp())
-            // Two sockets share the name "web", one is "db": both pools are served.
-            let activated = try Activated(listen: [p1, p2, p3], names: ["web", "web", "db"], config: """
+            let p6 = try FreePort.tcp(host: "::1")
+            // Two sockets share the name "web", one is "db", and an IPv6 one is "db" too: both
+            // pools are served on every socket.
+            let activated = try Activated(listen: [p1, p2, p3], listen6: [p6], names: ["web", "web", "db", "db"], config: """
                 global
                     admin-socket none
                 pool web
@@ -64,8 +67,8 @@ extension E2E {
                     check none
                     server e 127.0.0.1:\(echo.port)
                 """, directory: dir)
-            for port in [p1, p2, p3] {
-                let client = try TestClient(port: port)
+            for (host, port) in [("127.0.0.1", p1), ("127.0.0.1", p2), ("127.0.0.1", p3), ("::1", p6)] {
+                let client = try TestClient(port: port, host: host)
                 try client.send("ping \(port)\n")
                 #expect(try client.readLine() == "ping \(port)", "\(activated.stderr.text)")
                 client.close()
