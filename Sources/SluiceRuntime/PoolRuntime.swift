@@ -108,6 +108,8 @@ package final class PoolRuntime: Sendable {
     package let removed = Atomic<Bool>(false)
     private let table: Mutex<[ServerRuntime]>
     private let current: Mutex<PoolConfig>
+    /// Clients waiting for a server slot (`maxconn`), oldest first, across all workers.
+    let waiting = Mutex<[QueuedClient]>([])
 
     package init(index: Int, _ config: PoolConfig) {
         self.index = index
@@ -157,6 +159,13 @@ package final class PoolRuntime: Sendable {
     package func changed() {
         version.add(1, ordering: .releasing)
     }
+}
+
+/// A client in a pool's queue: which worker owns it and its session slot.
+struct QueuedClient: Equatable, Sendable {
+    var worker: Int
+    var slot: UInt32
+    var generation: UInt32
 }
 
 /// Live session counts of one pool's servers, as leastconn sees them.

@@ -66,9 +66,36 @@ struct PoolView {
         }
     }
 
-    mutating func pick(_ key: FlowKey, avoiding: ServerID?) -> ServerID? {
+    enum Pick {
+        /// A server, with its session count already raised (its `maxconn` slot is reserved).
+        case server(ServerID)
+        /// Servers are usable but all at their `maxconn`: the client may wait in the queue.
+        case full
+        case none
+    }
+
+    /// Picks a server and reserves a session slot on it. A server at its `maxconn` is set
+    /// aside for this pick only (the slow path, taken only when servers are full).
+    mutating func pick(_ key: FlowKey, avoiding: ServerID?) -> Pick {
         let counts = ServerActiveCounts(servers: servers)
-        if let id = balancer.pick(key, avoiding: avoiding, counts: counts) { return id }
-        return fallback?.pick(key, avoiding: avoiding, counts: counts) ?? nil
+        var setAside: [ServerID] = []
+        defer { if !setAside.isEmpty { restore(setAside) } }
+        while true {
+            guard let id = balancer.pick(key, avoiding: avoiding, counts: counts)
+                ?? fallback?.pick(key, avoiding: avoiding, counts: counts) ?? nil
+            else { return setAside.isEmpty ? .none : .full }
+            if servers[id].stats.reserveSlot(cap: servers[id].config.maxconn) { return .server(id) }
+            setAside.append(id)
+            balancer.setUsable(id, false)
+            fallback?.setUsable(id, false)
+        }
+    }
+
+    private mutating func restore(_ ids: [ServerID]) {
+        let now = Instant.now()
+        for id in ids {
+            balancer.setUsable(id, servers[id].balancerView(now: now, slowstart: .zero).usable)
+            fallback?.setUsable(id, servers[id].balancerView(now: now, slowstart: .zero, ignoringHealth: true).usable)
+        }
     }
 }

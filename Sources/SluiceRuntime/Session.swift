@@ -1,6 +1,6 @@
 // A TCP session's state, kept by value in the worker's slab (no allocation per session).
 //
-//   free --accept--> connecting --connect ok--> proxying --both pumps done--> free
+//   free --accept--> [queued: servers full] --slot freed--> connecting --connect ok--> proxying --both pumps done--> free
 //                      |  ^  connect failed,                |  error/RST/idle
 //                      |  +--retries left (other server)    v
 //                      +--no retries left / no server--> free (client closed)
@@ -9,7 +9,8 @@
 import SluiceSys
 
 enum SessionState: UInt8 {
-    case free, connecting, proxying
+    /// `queued`: every usable server is at its `maxconn`; the client waits (nothing read).
+    case free, queued, connecting, proxying
 }
 
 struct Session {
@@ -27,6 +28,7 @@ struct Session {
     var lastActivity = Instant(nanoseconds: 0)
     var connectDeadline = Instant.distantFuture
     var connectStarted = Instant(nanoseconds: 0)
+    var queuedSince = Instant(nanoseconds: 0)
     /// Deadline of the session's live heap entry (distantFuture: none). Older entries that
     /// pop with another deadline are obsolete and skipped.
     var timerDeadline = Instant.distantFuture

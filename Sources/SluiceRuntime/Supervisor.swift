@@ -203,8 +203,5 @@ package final class Supervisor {
         for pool in config.pools where pool.settings.singlePrimary {
             logger.warn("single-primary is not implemented yet", ["pool": pool.name])
         }
-        for pool in config.pools where pool.servers.contains(where: { $0.maxconn > 0 }) {
-            logger.warn("per-server maxconn and timeout queue are not implemented yet", ["pool": pool.name])
-        }
     }
 }

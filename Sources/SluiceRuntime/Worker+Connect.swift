@@ -5,20 +5,31 @@ import SluiceSys
 
 extension Worker {
     /// Picks a server and starts a connect; on failure tries the next one while retries last.
-    mutating func connectNext(_ slot: UInt32) {
+    mutating func connectNext(_ slot: UInt32, wokenFromQueue: Bool = false) {
         let poolIndex = sessions[slot].pool
         let pool = pools[poolIndex].pool
         pools[poolIndex].refresh()
+        // Clients already waiting for a slot go first.
+        if !wokenFromQueue && sessions[slot].attempts == 0 && pool.stats.queued.load(ordering: .relaxed) > 0 {
+            enqueue(slot)
+            return
+        }
         while true {
             let key = FlowKey(address: sessions[slot].peer.address, port: sessions[slot].peer.port)
-            guard let id = pools[poolIndex].pick(key, avoiding: sessions[slot].lastFailed) else {
+            let id: ServerID
+            switch pools[poolIndex].pick(key, avoiding: sessions[slot].lastFailed) {
+            case .server(let picked):
+                id = picked
+            case .full:
+                enqueue(slot, front: wokenFromQueue)
+                return
+            case .none:
                 pool.stats.reject(sessions[slot].attempts == 0 ? .noServer : .connectFailed)
                 log.warn("no server available", ["pool": pool.name, "client": "\(sessions[slot].peer)"])
                 finish(slot, aborted: true, reason: "no server")
                 return
             }
             let server = pools[poolIndex].servers[id]
-            server.stats.active.add(1, ordering: .relaxed)
             sessions[slot].serverID = id
             sessions[slot].attempts += 1
             sessions[slot].connectStarted = now
@@ -61,6 +72,7 @@ extension Worker {
         let server = pools[sessions[slot].pool].servers[id]
         server.stats.connectFailures.add(1, ordering: .relaxed)
         server.stats.active.wrappingSubtract(1, ordering: .relaxed)
+        if server.config.maxconn > 0 { slotFreed(pool: sessions[slot].pool) }
         if sessions[slot].server.isValid {
             sessions[slot].server.close()
             sessions[slot].server = .invalid

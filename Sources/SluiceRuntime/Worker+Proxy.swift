@@ -25,7 +25,7 @@ extension Worker {
             if hungUp { sessions[slot].clientHungUp = true }
             if readable { sessions[slot].clientReadable = true }
             if writable { sessions[slot].clientWritable = true }
-            if sessions[slot].state == .connecting { return }
+            if sessions[slot].state != .proxying { return }
         }
         pump(slot)
     }
@@ -66,8 +66,13 @@ extension Worker {
         publishBytes(slot)
         let bytesIn = sessions[slot].up.bytes
         let bytesOut = sessions[slot].down.bytes
+        let poolIndex = sessions[slot].pool
+        if sessions[slot].state == .queued { _ = leaveQueue(slot) }
+        var freedCappedSlot = false
         if id >= 0 {
-            pools[sessions[slot].pool].servers[id].stats.active.wrappingSubtract(1, ordering: .relaxed)
+            let server = pools[poolIndex].servers[id]
+            server.stats.active.wrappingSubtract(1, ordering: .relaxed)
+            freedCappedSlot = server.config.maxconn > 0
         }
         pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
         shared.active.wrappingSubtract(1, ordering: .relaxed)
@@ -81,6 +86,7 @@ extension Worker {
             ])
         }
         sessions.free(slot)
+        if freedCappedSlot { slotFreed(pool: poolIndex) }
     }
 
     /// Adds the bytes moved since the last call to the pool's and the server's counters.
@@ -113,6 +119,7 @@ extension Worker {
     private func dueTime(_ slot: UInt32) -> Instant? {
         switch sessions[slot].state {
         case .free: return nil
+        case .queued: return sessions[slot].queuedSince + pools[sessions[slot].pool].settings.timeoutQueue
         case .connecting: return sessions[slot].connectDeadline
         case .proxying:
             let idle = pools[sessions[slot].pool].settings.timeoutIdle
@@ -133,6 +140,12 @@ extension Worker {
                 continue
             }
             switch sessions[slot].state {
+            case .queued:
+                if leaveQueue(slot) {
+                    pools[sessions[slot].pool].pool.stats.reject(.queueTimeout)
+                    log.warn("queue timeout", ["pool": pools[sessions[slot].pool].pool.name, "client": "\(sessions[slot].peer)"])
+                    finish(slot, aborted: true, reason: "queue timeout")
+                }
             case .connecting:
                 if connectFailed(slot, .timedOut) { connectNext(slot) }
             case .proxying:

@@ -97,7 +97,7 @@ struct Worker: ~Copyable {
                 report.workerDone()
             case .removeListener(_, let release):
                 release.done()
-            case .stopAccepting, .shutdown, .closeSessions, .ping, .addListener:
+            case .stopAccepting, .shutdown, .closeSessions, .ping, .addListener, .dequeue:
                 break
             }
         }
@@ -159,6 +159,8 @@ struct Worker: ~Copyable {
             self.report(into: report, pool: pool)
         case .ping:
             break
+        case .dequeue(let entry, let pool):
+            resumeQueued(entry, pool: pool)
         }
     }
 

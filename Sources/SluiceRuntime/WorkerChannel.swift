@@ -17,6 +17,8 @@ enum WorkerMessage: Sendable {
     case reportSessions(SessionReport, pool: Int?)
     /// Wake up (the watchdog checks that the loop still turns).
     case ping
+    /// A server slot was freed for this queued client: try to connect it.
+    case dequeue(QueuedClient, pool: Int)
     /// Start accepting on a listener a reload bound.
     case addListener(Listener)
     /// Stop watching a listener a reload removed, then tell `release`.

@@ -50,6 +50,23 @@ package final class PoolStats: Sendable {
 }
 
 package final class ServerStats: Sendable {
+    /// Counts one more session unless `cap` (> 0) is reached; workers race here, so the
+    /// check and the increment are one compare-and-swap.
+    package func reserveSlot(cap: Int) -> Bool {
+        if cap <= 0 {
+            active.add(1, ordering: .relaxed)
+            return true
+        }
+        var current = active.load(ordering: .relaxed)
+        while current < cap {
+            let (exchanged, original) = active.compareExchange(
+                expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
     /// Sessions running on this server now; leastconn reads it from every worker.
     package let active = Atomic<Int>(0)
     package let total = Atomic<UInt64>(0)
