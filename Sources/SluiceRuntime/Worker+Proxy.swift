@@ -42,7 +42,7 @@ extension Worker {
         if moved {
             sessions[slot].lastActivity = now
             // Long sessions publish their bytes about once a second, not only when they end.
-            if sessions[slot].publishedAt + .seconds(1) <= now { publishBytes(slot) }
+            if now.nanoseconds &- sessions[slot].publishedAt.nanoseconds >= 1_000_000_000 { publishBytes(slot) }
         }
         if sessions[slot].up.done && sessions[slot].down.done {
             finish(slot, aborted: false, reason: "closed")
