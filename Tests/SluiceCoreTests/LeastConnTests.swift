@@ -82,18 +82,6 @@ import Testing
         #expect(sequence(&lc, 4, counts: &counts) == "dddd")  // d is idle: it catches up
     }
 
-    @Test(arguments: [
-        (makeServers([]), "empty table"),
-        (makeServers([1, 2], down: [0, 1]), "all down"),
-        (makeServers([0, 0]), "all weight 0"),
-        (makeServers([0, 1], backups: [1], down: [1]), "backup down, primary weight 0"),
-    ])
-    func nilWhenNothingEligible(_ servers: [BalancerServer], _ label: String) {
-        var lc = LeastConn(servers: servers)
-        #expect(sequence(&lc, 3) == "---", "\(label)")
-        #expect(sequence(&lc, 1, avoiding: 0) == "-", "\(label)")
-    }
-
     @Test func backupsOnlyWhileNoPrimaryIsEligible() {
         // a, b primaries; c (weight 2) and d backups. Backups stay idle while a primary is up.
         var lc = LeastConn(servers: makeServers([1, 1, 2, 1], backups: [2, 3]))

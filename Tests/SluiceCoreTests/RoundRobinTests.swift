@@ -36,18 +36,6 @@ import Testing
         #expect(sequence(&rr, 3) == "bbb")
     }
 
-    @Test(arguments: [
-        (makeServers([]), "empty table"),
-        (makeServers([1, 2], down: [0, 1]), "all down"),
-        (makeServers([0, 0]), "all weight 0"),
-        (makeServers([0, 1], backups: [1], down: [1]), "backup down, primary weight 0"),
-    ])
-    func nilWhenNothingEligible(_ servers: [BalancerServer], _ label: String) {
-        var rr = SmoothWeightedRoundRobin(servers: servers)
-        #expect(sequence(&rr, 3) == "---", "\(label)")
-        #expect(sequence(&rr, 1, avoiding: 0) == "-", "\(label)")
-    }
-
     @Test func backupsOnlyWhileNoPrimaryIsEligible() {
         // a, b primaries; c (weight 2) and d backups.
         var rr = SmoothWeightedRoundRobin(servers: makeServers([1, 1, 2, 1], backups: [2, 3]))
