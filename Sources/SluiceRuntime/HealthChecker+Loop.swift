@@ -121,9 +121,7 @@ final class CheckLoop {
             slots[ObjectIdentifier(new.server)] = targets.count
             targets.append(target)
             guard target.script != nil else { continue }
-            // The first check of each server falls somewhere in the first interval.
-            let interval = target.check.interval.nanoseconds
-            let offset = interval > 0 ? UInt64.random(in: 0..<interval, using: &random) : 0
+            let offset = Self.firstCheckOffset(interval: target.check.interval.nanoseconds, using: &random)
             schedule(target, at: Instant.now() + .nanoseconds(offset))
         }
         for (server, reason) in checker.takeObserved() {
@@ -140,6 +138,12 @@ final class CheckLoop {
                 schedule(target, at: Instant.now() + target.check.interval)
             }
         }
+    }
+
+    /// The first check of each server falls somewhere in the first interval, so 500 servers
+    /// never fire in the same millisecond.
+    static func firstCheckOffset(interval: UInt64, using random: inout some RandomNumberGenerator) -> UInt64 {
+        interval > 0 ? UInt64.random(in: 0..<interval, using: &random) : 0
     }
 
     private func schedule(_ target: CheckTarget, at deadline: Instant) {
