@@ -10,7 +10,8 @@ final class CheckTarget {
     let pool: PoolRuntime
     let slot: UInt32
     private(set) var check: CheckConfig
-    /// nil: `check none` (no probe while up; a connect-only probe while observed down).
+    /// nil: `check none` (no probe while up; a connect-only probe while observed down, or
+    /// for a UDP pool just the passing of intervals).
     private(set) var script: ProbeScript?
     let endpoint: IPEndpoint
     var health: HealthState
@@ -178,6 +179,11 @@ final class CheckLoop {
             return
         }
         target.adoptCurrentCheck()
+        if target.script == nil && !target.health.isUp && target.pool.settings.mode == .udp {
+            // Nothing to connect to: a UDP server observed down is tried again after each
+            // interval, and comes back after `rise` of them (nginx's fail_timeout).
+            return conclude(target, started: now, success: true, reason: "udp: retried after interval")
+        }
         guard let script = target.script ?? (target.health.isUp ? nil : .connectOnly) else { return }
         let fd: FD
         do { fd = try Socket.stream(v6: target.endpoint.address.isV6) } catch {

@@ -1,5 +1,6 @@
 // Listening sockets and the pool each feeds: bound from `bind ADDR:PORT`, or taken from the
 // sockets systemd passed for `bind fd:NAME` (every socket with that FileDescriptorName).
+// A `mode udp` pool's listeners are bound UDP sockets (`datagram`).
 import SluiceCore
 import SluiceSys
 
@@ -7,6 +8,18 @@ struct Listener: Sendable {
     let fd: FD
     let pool: Int
     let name: String
+    /// A UDP socket: read by one worker only, which keeps that listener's flows.
+    let datagram: Bool
+
+    /// Whether `self` serves `bind` of a pool in `mode` (a reload keeps such a socket).
+    func serves(_ bind: BindTarget, _ mode: PoolMode) -> Bool {
+        name == bind.description && datagram == (mode == .udp)
+    }
+
+    /// Binds a socket for `endpoint` (a reload binds new ones the same way).
+    static func bind(_ endpoint: IPEndpoint, _ mode: PoolMode) throws(Errno) -> FD {
+        mode == .udp ? try DatagramSocket.bind(endpoint) : try Socket.listen(endpoint)
+    }
 
     /// Binds or adopts every listener of `config`. On error nothing stays open.
     static func bindAll(_ config: Config, passed: [(name: String, fd: FD)]) throws(StartupError) -> [Listener] {
@@ -17,13 +30,16 @@ struct Listener: Sendable {
         }
         for (index, pool) in config.pools.enumerated() {
             let at = "\(config.file):\(pool.line): pool \(pool.name)"
+            let datagram = pool.settings.mode == .udp
             for bind in pool.binds {
                 switch bind {
                 case .inet(let endpoint):
                     do {
-                        bound.append(Listener(fd: try Socket.listen(endpoint), pool: index, name: endpoint.description))
+                        bound.append(Listener(
+                            fd: try Listener.bind(endpoint, pool.settings.mode), pool: index, name: endpoint.description,
+                            datagram: datagram))
                     } catch {
-                        throw fail("\(at): cannot listen on \(endpoint): \(error)")
+                        throw fail("\(at): cannot listen on \(datagram ? "udp " : "")\(endpoint): \(error)")
                     }
                 case .fd(let name):
                     let matching = passed.filter { $0.name == name }
@@ -33,15 +49,22 @@ struct Listener: Sendable {
                             + (names.isEmpty ? "(no sockets were passed)" : "(passed: \(names.joined(separator: ", ")))"))
                     }
                     for socket in matching {
-                        guard Socket.isListeningStream(socket.fd) else {
-                            throw fail("\(at): bind fd:\(name): \(socket.fd) is not a listening TCP socket")
+                        if datagram {
+                            guard DatagramSocket.isBoundDatagram(socket.fd) else {
+                                throw fail("\(at): bind fd:\(name): \(socket.fd) is not a bound UDP socket (pool is mode udp; use ListenDatagram=)")
+                            }
+                        } else {
+                            guard Socket.isListeningStream(socket.fd) else {
+                                throw fail("\(at): bind fd:\(name): \(socket.fd) is not a listening TCP socket (use ListenStream=, or mode udp for ListenDatagram=)")
+                            }
                         }
                         do {
                             try socket.fd.setNonBlocking()
+                            if datagram { try DatagramSocket.enableLocalAddress(socket.fd) }
                         } catch {
                             throw fail("\(at): bind fd:\(name): \(error)")
                         }
-                        bound.append(Listener(fd: socket.fd, pool: index, name: "fd:\(name)"))
+                        bound.append(Listener(fd: socket.fd, pool: index, name: "fd:\(name)", datagram: datagram))
                     }
                 }
             }

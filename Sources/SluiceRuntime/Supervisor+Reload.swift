@@ -14,7 +14,6 @@ extension Supervisor {
         let next: Config
         do {
             next = try Supervisor.load(config.file)
-            try Supervisor.checkSupported(next)
         } catch let errors as ConfigErrors {
             for e in errors.errors { logger.error("reload: \(e.description)") }
             return .errors("reload failed: \(errors.errors.count) configuration error(s); running configuration unchanged",
@@ -48,27 +47,29 @@ extension Supervisor {
         // 1. Listeners the new file needs and the old one lacks, bound first: nothing has
         //    changed yet if one fails. An address leaving one pool for another keeps its socket.
         var kept: [Listener] = []
-        var fresh: [(pool: String, name: String, fd: FD)] = []
+        var fresh: [(pool: String, name: String, fd: FD, datagram: Bool)] = []
         var freed = listeners
         do {
             for pool in next.pools {
+                let mode = pool.settings.mode
                 for bind in pool.binds {
                     // Every socket of the bind (systemd may pass several under one name).
-                    kept += freed.filter { $0.name == bind.description && poolName($0.pool) == pool.name }
-                    freed.removeAll { $0.name == bind.description && poolName($0.pool) == pool.name }
+                    kept += freed.filter { $0.serves(bind, mode) && poolName($0.pool) == pool.name }
+                    freed.removeAll { $0.serves(bind, mode) && poolName($0.pool) == pool.name }
                 }
             }
             for pool in next.pools {
-                for bind in pool.binds where !kept.contains(where: { $0.name == bind.description && poolName($0.pool) == pool.name }) {
-                    if let i = freed.firstIndex(where: { $0.name == bind.description }) {
-                        fresh.append((pool.name, bind.description, freed.remove(at: i).fd))  // moves between pools
+                let mode = pool.settings.mode
+                for bind in pool.binds where !kept.contains(where: { $0.serves(bind, mode) && poolName($0.pool) == pool.name }) {
+                    if let i = freed.firstIndex(where: { $0.serves(bind, mode) }) {
+                        fresh.append((pool.name, bind.description, freed.remove(at: i).fd, mode == .udp))  // moves between pools
                         continue
                     }
                     guard case .inet(let endpoint) = bind else {
                         throw StartupError("\(next.file):\(pool.line): pool \(pool.name): \(bind) cannot be added by a reload (systemd passes sockets at start only)")
                     }
                     do {
-                        fresh.append((pool.name, bind.description, try Socket.listen(endpoint)))
+                        fresh.append((pool.name, bind.description, try Listener.bind(endpoint, mode), mode == .udp))
                     } catch {
                         throw StartupError("\(next.file):\(pool.line): pool \(pool.name): cannot listen on \(endpoint): \(error)")
                     }
@@ -119,7 +120,7 @@ extension Supervisor {
         var listening = kept
         for f in fresh {
             guard let pool = active.first(where: { $0.name == f.pool }) else { continue }
-            let listener = Listener(fd: f.fd, pool: pool.index, name: f.name)
+            let listener = Listener(fd: f.fd, pool: pool.index, name: f.name, datagram: f.datagram)
             for c in channels { c.send(.addListener(listener)) }
             listening.append(listener)
         }

@@ -38,7 +38,6 @@ package final class Supervisor {
             let shared = SharedState(config: config, logger: logger, health: health)
             // Servers get their start state (init-state) before any worker picks one.
             for pool in shared.pools { health.watch(pool: pool) }
-            try Supervisor.checkSupported(config)
             // Blocked before any thread exists, so every worker inherits the mask.
             let signals = try SignalFD([.terminate, .interrupt, .hangup])
             let control = try Epoll()
@@ -180,17 +179,6 @@ package final class Supervisor {
         }
         for l in listeners { l.fd.close() }
         listeners = []
-    }
-
-    /// Grammar that parses but whose behaviour has not landed yet is refused at start-up
-    /// rather than silently ignored.
-    static func checkSupported(_ config: Config) throws(StartupError) {
-        var problems: [String] = []
-        for pool in config.pools {
-            let at = "\(config.file):\(pool.line): pool \(pool.name)"
-            if pool.settings.mode == .udp { problems.append("\(at): mode udp is not implemented yet") }
-        }
-        if !problems.isEmpty { throw StartupError(problems.joined(separator: "\n")) }
     }
 
     /// Settings that are stored but not acted on yet; said once at start so nobody relies on them unknowingly.

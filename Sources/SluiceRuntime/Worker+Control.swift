@@ -17,7 +17,7 @@ extension Worker {
         listeners.append(listener)
         guard accepting else { return }
         do {
-            try epoll.add(listener.fd, [.readable, .exclusive], data: token(.listener, UInt32(listeners.count - 1)))
+            try watch(listener, listeners.count - 1)
         } catch {
             log.error("cannot watch new listener", ["listener": listener.name, "error": "\(error)"])
         }
@@ -26,9 +26,10 @@ extension Worker {
     /// Stops watching a listener a reload removed; the control thread closes it once every
     /// worker let go.
     mutating func removeListener(_ fd: FD) {
-        guard let i = listeners.firstIndex(where: { $0?.fd == fd }) else { return }
-        if accepting { epoll.remove(fd) }
+        guard let i = listeners.firstIndex(where: { $0?.fd == fd }), let listener = listeners[i] else { return }
+        if accepting && reads(listener, i) { epoll.remove(fd) }
         listeners[i] = nil
+        if listener.datagram { closeFlows(reason: "listener removed") { $0.listener == i } }
     }
 
     mutating func closeSessions(pool index: Int, server: ServerRuntime, reason: String) {
@@ -39,6 +40,7 @@ extension Worker {
             finish(slot, aborted: true, reason: reason)
             closed += 1
         }
+        closed += closeFlows(reason: reason) { $0.pool == index && $0.serverID == id }
         if closed > 0 {
             log.info("sessions closed", ["pool": pools[index].pool.name, "server": server.name,
                                          "sessions": "\(closed)", "reason": reason, "worker": "\(channel.index)"])
@@ -58,6 +60,7 @@ extension Worker {
                 client: "\(s.peer)", ageSeconds: now.millis(since: s.started) / 1000,
                 bytesIn: s.up.bytes, bytesOut: s.down.bytes))
         }
+        rows += flowRows(pool: pool, room: room - rows.count)
         report.add(rows)
     }
 }

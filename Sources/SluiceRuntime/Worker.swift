@@ -6,7 +6,7 @@ import SluiceSys
 
 /// What an epoll event's 64-bit data word names: kind (8 bits), generation (24), index (32).
 enum EventKind: UInt64 {
-    case wakeup = 1, listener, client, server
+    case wakeup = 1, listener, client, server, flow
 }
 
 @inline(__always)
@@ -24,6 +24,10 @@ struct Worker: ~Copyable {
     let epoll: Epoll
     var events: EpollEventBuffer
     var sessions = SessionTable()
+    /// `mode udp` flows of the UDP listeners this worker reads.
+    var flows = FlowTable()
+    var flowTimers = TimerHeap()
+    let datagrams = DatagramBatch(capacity: 32)
     var pipes: PipePool
     /// Small reads are copied through here; never larger than a pipe, so a remainder dst
     /// refused always fits in one empty pipe.
@@ -58,14 +62,28 @@ struct Worker: ~Copyable {
 
     mutating func watchListeners() throws(Errno) {
         for (i, l) in listeners.enumerated() {
-            if let l { try epoll.add(l.fd, [.readable, .exclusive], data: token(.listener, UInt32(i))) }
+            if let l { try watch(l, i) }
         }
         accepting = true
     }
 
+    /// TCP listeners wake one idle worker per burst; a UDP listener is read by one worker
+    /// only (by its index), which keeps every flow of that listener.
+    mutating func watch(_ listener: Listener, _ index: Int) throws(Errno) {
+        guard reads(listener, index) else { return }
+        try epoll.add(listener.fd, listener.datagram ? [.readable] : [.readable, .exclusive],
+                      data: token(.listener, UInt32(index)))
+    }
+
+    func reads(_ listener: Listener, _ index: Int) -> Bool {
+        !listener.datagram || index % peers.count == channel.index
+    }
+
     mutating func unwatchListeners() {
         guard accepting else { return }
-        for case let l? in listeners { epoll.remove(l.fd) }
+        for (i, l) in listeners.enumerated() {
+            if let l, reads(l, i) { epoll.remove(l.fd) }
+        }
         accepting = false
     }
 
@@ -85,6 +103,7 @@ struct Worker: ~Copyable {
                 dispatch(events.data(at: i), events.events(at: i))
             }
             fireTimers()
+            fireFlowTimers()
             checkShutdown()
         }
         // A hand-off that raced with the shutdown deadline: close it rather than leak it.
@@ -106,6 +125,7 @@ struct Worker: ~Copyable {
 
     private func nextTimeoutMillis() -> Int {
         var deadline = timers.nextDeadline ?? .distantFuture
+        if let d = flowTimers.nextDeadline, d < deadline { deadline = d }
         if let d = shutdownDeadline, d < deadline { deadline = d }
         if let d = acceptPausedUntil, d < deadline { deadline = d }
         if deadline == .distantFuture { return -1 }
@@ -125,7 +145,15 @@ struct Worker: ~Copyable {
             else { return }
             sessionEvent(index, server: data >> 56 == EventKind.server.rawValue, ev)
         case .listener?:
-            if accepting, let listener = listeners[Int(index)] { acceptAll(listener) }
+            guard accepting, let listener = listeners[Int(index)] else { return }
+            if listener.datagram {
+                receiveDatagrams(Int(index), listener)
+            } else {
+                acceptAll(listener)
+            }
+        case .flow?:
+            guard Int(index) < flows.slots.count, flows[index].generation == generation, flows[index].live else { return }
+            flowReadable(index)
         case .wakeup?:
             channel.wake.drain()
             for message in channel.takeAll() { handle(message) }
@@ -138,10 +166,13 @@ struct Worker: ~Copyable {
         switch message {
         case .stopAccepting:
             unwatchListeners()
+            closeFlows(reason: "stopped") { _ in true }
             acceptPausedUntil = nil
             channel.listenersReleased.store(true, ordering: .releasing)
         case .shutdown(let deadline):
             unwatchListeners()
+            // A flow has no end to wait for, and another instance may read the socket next.
+            closeFlows(reason: "shutdown") { _ in true }
             acceptPausedUntil = nil
             channel.listenersReleased.store(true, ordering: .releasing)
             shutdownDeadline = deadline

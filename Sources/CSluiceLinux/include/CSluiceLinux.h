@@ -25,6 +25,21 @@ int sluice_errno(void);
 int sluice_set_thread_name(const char *name);
 int sluice_peercred(int fd, uint32_t *pid, uint32_t *uid, uint32_t *gid);
 
+// Datagram batches (dgram.c): recvmmsg/sendmmsg with peer and local (pktinfo) addresses.
+struct sluice_dgrams;
+struct sluice_dgrams *sluice_dgrams_new(unsigned count, unsigned size);
+void sluice_dgrams_free(struct sluice_dgrams *b);
+unsigned sluice_dgrams_capacity(const struct sluice_dgrams *b);
+int sluice_dgrams_recv(struct sluice_dgrams *b, int fd);
+unsigned sluice_dgrams_length(const struct sluice_dgrams *b, unsigned i);
+int sluice_dgrams_truncated(const struct sluice_dgrams *b, unsigned i);
+socklen_t sluice_dgrams_peer(const struct sluice_dgrams *b, unsigned i, struct sockaddr_storage *out);
+void sluice_dgrams_local(const struct sluice_dgrams *b, unsigned i, struct sockaddr_storage *out);
+int sluice_dgrams_send(struct sluice_dgrams *b, unsigned from, unsigned n, int fd,
+                       const struct sockaddr_storage *peer, socklen_t peer_len,
+                       const struct sockaddr_storage *local);
+int sluice_udp_enable_pktinfo(int fd, int v6);
+
 extern const unsigned int sluice_SPLICE_F_MOVE;
 extern const unsigned int sluice_SPLICE_F_NONBLOCK;
 extern const unsigned int sluice_SPLICE_F_MORE;

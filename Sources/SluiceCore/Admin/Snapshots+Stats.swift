@@ -9,6 +9,7 @@ extension PoolSnapshot {
         bytesIn = stats.bytesIn.load(ordering: .relaxed)
         bytesOut = stats.bytesOut.load(ordering: .relaxed)
         queue = stats.queued.load(ordering: .relaxed)
+        udpFlows = stats.flows.load(ordering: .relaxed)
         for reason in RejectReason.allCases { rejected[reason] = stats.rejected(reason) }
     }
 }

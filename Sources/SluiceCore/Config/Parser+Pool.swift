@@ -61,7 +61,10 @@ extension ConfigParser {
                 }
             }
         case "check":
-            if once("check", d.line), let check = check(d) { s.check = check }
+            if once("check", d.line), let check = check(d) {
+                s.check = check
+                s.checkWritten = true
+            }
         default:
             return false
         }

@@ -1,6 +1,6 @@
 // Checks that span lines or sections, run after parsing: unique pool and server names, binds
 // used once (per protocol: TCP and UDP may share a port), every pool bound, role checks for
-// single-primary. Builds the final Config when nothing is wrong.
+// single-primary, what `mode udp` cannot do. Builds the final Config when nothing is wrong.
 
 import SluiceSys
 
@@ -13,8 +13,17 @@ enum ConfigValidator {
         var poolLines: [String: Int] = [:]
         /// Key: the bind and, for inet binds, the protocol; value: first line and pool name.
         var binds: [String: (line: Int, pool: String)] = [:]
-        for pool in parsed.pools {
+        var pools = parsed.pools
+        for (i, pool) in parsed.pools.enumerated() {
             let p = pool.config
+            if p.settings.mode == .udp {
+                if !p.settings.checkWritten { pools[i].config.settings.check.kind = .none }
+                if p.settings.proxyProtocol != .off {
+                    report(
+                        p.line,
+                        "pool '\(p.name)' has mode udp with proxy-protocol \(p.settings.proxyProtocol.rawValue) (PROXY headers are sent on TCP pools only)")
+                }
+            }
             if let first = poolLines[p.name] {
                 report(p.line, "duplicate pool '\(p.name)' (first at line \(first))")
             } else {
@@ -56,7 +65,7 @@ enum ConfigValidator {
                 }
             }
         }
-        let config = Config(file: file, global: parsed.global, pools: parsed.pools.map(\.config))
+        let config = Config(file: file, global: parsed.global, pools: pools.map(\.config))
         return (config, errors)
     }
 }

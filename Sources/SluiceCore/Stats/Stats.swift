@@ -23,6 +23,8 @@ package final class PoolStats: Sendable {
     /// Server -> client bytes.
     package let bytesOut = Atomic<UInt64>(0)
     package let queued = Atomic<Int>(0)
+    /// `mode udp` flows (also counted in `current`).
+    package let flows = Atomic<Int>(0)
     private let rejectedMaxconn = Atomic<UInt64>(0)
     private let rejectedQueue = Atomic<UInt64>(0)
     private let rejectedNoServer = Atomic<UInt64>(0)

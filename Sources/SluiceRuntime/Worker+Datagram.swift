@@ -1,0 +1,275 @@
+// `mode udp`: datagrams from a listener are routed by client address:port to a flow, whose
+// socket is connected to the flow's server; replies read there go back to the client from
+// the address it wrote to. A flow sticks to its server while the server is up (a drained
+// one keeps its flows, as TCP sessions), moves when it goes down, and is forgotten after
+// `timeout udp-flow` without a datagram either way. Both directions move batches with
+// recvmmsg/sendmmsg; a full socket buffer drops datagrams, as UDP does.
+import SluiceCore
+import SluiceSys
+
+extension Worker {
+    /// Batches read per readiness event, so one busy socket cannot starve the others.
+    private static let batchesPerEvent = 4
+
+    /// Routes what a UDP listener received; consecutive datagrams of one client go out in
+    /// one sendmmsg.
+    mutating func receiveDatagrams(_ index: Int, _ listener: Listener) {
+        for _ in 0..<Self.batchesPerEvent {
+            let n: Int
+            do {
+                n = try datagrams.receive(listener.fd)
+            } catch {
+                log.warn("udp receive failed", ["listener": listener.name, "error": "\(error)"])
+                return
+            }
+            var run: (slot: UInt32, from: Int, client: IPEndpoint)? = nil
+            for i in 0..<n {
+                let address = datagrams.peer(i)
+                guard let client = address.endpoint else { continue }
+                if let r = run, r.client == client { continue }
+                if let r = run { forward(r.slot, r.from, i) }
+                run = nil
+                if let slot = flow(for: client, address, local: datagrams.local(i), listener: index, pool: listener.pool) {
+                    run = (slot, i, client)
+                }
+            }
+            if let r = run { forward(r.slot, r.from, n) }
+            if n < datagrams.capacity { return }
+        }
+    }
+
+    /// Sends the client's datagrams `from ..< to` of the batch to the flow's server.
+    private mutating func forward(_ slot: UInt32, _ from: Int, _ to: Int) {
+        let sent: Int
+        do {
+            sent = try datagrams.send(from, to - from, on: flows[slot].socket)
+        } catch {
+            serverFailed(slot, error)
+            return
+        }
+        var bytes = 0
+        for i in from..<(from + sent) { bytes += datagrams.length(i) }
+        flows[slot].bytesIn &+= UInt64(bytes)
+        flows[slot].lastActivity = now
+        let pool = pools[flows[slot].pool]
+        pool.pool.stats.bytesIn.add(UInt64(bytes), ordering: .relaxed)
+        pool.servers[flows[slot].serverID].stats.bytesIn.add(UInt64(bytes), ordering: .relaxed)
+    }
+
+    /// Replies from the flow's server, sent on to its client.
+    mutating func flowReadable(_ slot: UInt32) {
+        for _ in 0..<Self.batchesPerEvent {
+            let n: Int
+            do {
+                n = try datagrams.receive(flows[slot].socket)
+            } catch {
+                serverFailed(slot, error)
+                return
+            }
+            guard n > 0 else { return }
+            guard let listener = listeners[flows[slot].listener] else {
+                closeFlow(slot, reason: "listener removed")
+                return
+            }
+            let sent: Int
+            do {
+                sent = try datagrams.send(
+                    0, n, on: listener.fd, to: flows[slot].clientAddress, source: flows[slot].localAddress)
+            } catch {
+                log.warn("udp reply failed", ["pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)",
+                                               "error": "\(error)"])
+                sent = 0
+            }
+            var bytes = 0
+            for i in 0..<sent { bytes += datagrams.length(i) }
+            flows[slot].bytesOut &+= UInt64(bytes)
+            flows[slot].lastActivity = now
+            let pool = pools[flows[slot].pool]
+            pool.pool.stats.bytesOut.add(UInt64(bytes), ordering: .relaxed)
+            pool.servers[flows[slot].serverID].stats.bytesOut.add(UInt64(bytes), ordering: .relaxed)
+            if n < datagrams.capacity { return }
+        }
+    }
+
+    /// The client's flow: the one it has, moved to another server if its own went down, or
+    /// a new one. nil: the datagram is dropped (caps, no server), already counted.
+    private mutating func flow(
+        for client: IPEndpoint, _ address: SocketAddress, local: SocketAddress, listener: Int, pool index: Int
+    ) -> UInt32? {
+        if let slot = flows.find(FlowPeer(listener: listener, client: client)) {
+            let id = flows[slot].serverID
+            if pools[flows[slot].pool].servers[id].healthy.load(ordering: .relaxed) { return slot }
+            return move(slot, from: id)
+        }
+        return openFlow(client, address, local: local, listener: listener, pool: index)
+    }
+
+    private mutating func openFlow(
+        _ client: IPEndpoint, _ address: SocketAddress, local: SocketAddress, listener: Int, pool index: Int
+    ) -> UInt32? {
+        ensureView(index)
+        let pool = pools[index].pool
+        if shared.active.wrappingAdd(1, ordering: .relaxed).newValue > shared.maxconn.load(ordering: .relaxed) {
+            shared.active.wrappingSubtract(1, ordering: .relaxed)
+            pool.stats.reject(.maxconn)
+            return nil
+        }
+        let cap = pools[index].settings.maxconn
+        if pool.stats.current.wrappingAdd(1, ordering: .relaxed).newValue > cap && cap > 0 {
+            pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
+            shared.active.wrappingSubtract(1, ordering: .relaxed)
+            pool.stats.reject(.maxconn)
+            return nil
+        }
+        let slot = flows.allocate(FlowPeer(listener: listener, client: client))
+        flows[slot].pool = index
+        flows[slot].clientAddress = address
+        flows[slot].localAddress = local
+        flows[slot].id = shared.nextSessionID.add(1, ordering: .relaxed).oldValue
+        flows[slot].started = now
+        flows[slot].lastActivity = now
+        pool.stats.total.add(1, ordering: .relaxed)
+        pool.stats.flows.add(1, ordering: .relaxed)
+        shared.totalSessions.add(1, ordering: .relaxed)
+        guard connectFlow(slot, avoiding: nil, counting: true) else {
+            closeFlow(slot, reason: "no server")
+            return nil
+        }
+        armFlowTimer(slot)
+        if log.logSessions {
+            log.info("udp flow opened", ["pool": pool.name, "client": "\(client)", "id": "\(flows[slot].id)",
+                                          "server": pools[index].servers[flows[slot].serverID].name])
+        }
+        return slot
+    }
+
+    /// Gives the flow a server and a socket connected to it; false when none could be had
+    /// (`counting`: a new client, so that is a rejection).
+    private mutating func connectFlow(_ slot: UInt32, avoiding: ServerID?, counting: Bool) -> Bool {
+        let index = flows[slot].pool
+        let client = flows[slot].client
+        pools[index].refresh()
+        let id: ServerID
+        switch pools[index].pick(FlowKey(address: client.address, port: client.port), avoiding: avoiding) {
+        case .server(let picked): id = picked
+        case .full:
+            if counting { pools[index].pool.stats.reject(.maxconn) }
+            return false
+        case .none:
+            if counting { pools[index].pool.stats.reject(.noServer) }
+            return false
+        }
+        let server = pools[index].servers[id]
+        let socket: FD
+        do {
+            socket = try DatagramSocket.connected(to: server.endpoint)
+            try epoll.add(socket, [.readable], data: token(.flow, slot, flows[slot].generation))
+        } catch {
+            server.stats.active.wrappingSubtract(1, ordering: .relaxed)
+            server.stats.connectFailures.add(1, ordering: .relaxed)
+            if counting { pools[index].pool.stats.reject(.connectFailed) }
+            log.warn("udp flow socket failed", ["pool": pools[index].pool.name, "server": server.name, "error": "\(error)"])
+            return false
+        }
+        server.stats.total.add(1, ordering: .relaxed)
+        flows[slot].socket = socket
+        flows[slot].serverID = id
+        return true
+    }
+
+    /// Its server went down: the flow goes to another one if there is one, else stays (as
+    /// sessions stay with `on-down keep-sessions`).
+    private mutating func move(_ slot: UInt32, from old: ServerID) -> UInt32? {
+        let oldSocket = flows[slot].socket
+        let oldServer = pools[flows[slot].pool].servers[old]
+        guard connectFlow(slot, avoiding: old, counting: false) else { return slot }
+        oldSocket.close()
+        oldServer.stats.active.wrappingSubtract(1, ordering: .relaxed)
+        if log.logSessions {
+            log.info("udp flow moved", ["pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)",
+                                         "from": oldServer.name, "server": pools[flows[slot].pool].servers[flows[slot].serverID].name])
+        }
+        return slot
+    }
+
+    /// An error on the server side; ECONNREFUSED is an ICMP port unreachable: nothing
+    /// listens there. The flow ends; the client's next datagram starts a new one.
+    private mutating func serverFailed(_ slot: UInt32, _ error: Errno) {
+        let view = pools[flows[slot].pool]
+        let server = view.servers[flows[slot].serverID]
+        if error == .connectionRefused {
+            server.stats.connectFailures.add(1, ordering: .relaxed)
+            if view.settings.observe { shared.health?.observedFailure(server, reason: "udp port unreachable") }
+        }
+        log.warn("udp flow failed", ["pool": view.pool.name, "server": server.name, "client": "\(flows[slot].client)",
+                                      "error": "\(error)"])
+        closeFlow(slot, reason: "\(error)")
+    }
+
+    mutating func closeFlow(_ slot: UInt32, reason: String) {
+        let view = pools[flows[slot].pool]
+        let id = flows[slot].serverID
+        if flows[slot].socket.isValid { flows[slot].socket.close() }
+        if id >= 0 { view.servers[id].stats.active.wrappingSubtract(1, ordering: .relaxed) }
+        view.pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
+        view.pool.stats.flows.wrappingSubtract(1, ordering: .relaxed)
+        shared.active.wrappingSubtract(1, ordering: .relaxed)
+        if log.logSessions {
+            log.info("udp flow closed", [
+                "pool": view.pool.name, "server": id >= 0 ? view.servers[id].name : "-",
+                "client": "\(flows[slot].client)", "id": "\(flows[slot].id)",
+                "bytes_in": "\(flows[slot].bytesIn)", "bytes_out": "\(flows[slot].bytesOut)",
+                "duration_ms": "\(now.millis(since: flows[slot].started))", "reason": reason,
+            ])
+        }
+        flows.free(slot)
+    }
+
+    /// Closes the flows `matching` says; returns how many.
+    @discardableResult
+    mutating func closeFlows(reason: String, _ matching: (Flow) -> Bool) -> Int {
+        var closed = 0
+        for slot in 0..<UInt32(flows.slots.count) where flows[slot].live && matching(flows[slot]) {
+            closeFlow(slot, reason: reason)
+            closed += 1
+        }
+        return closed
+    }
+
+    private mutating func armFlowTimer(_ slot: UInt32) {
+        let deadline = flows[slot].lastActivity + pools[flows[slot].pool].settings.timeoutUDPFlow
+        flows[slot].timerDeadline = deadline
+        flowTimers.push(TimerEntry(deadline: deadline, slot: slot, generation: flows[slot].generation))
+    }
+
+    /// Forgets flows idle for `timeout udp-flow`; activity only moves the deadline, which
+    /// is checked when the old one fires.
+    mutating func fireFlowTimers() {
+        while let entry = flowTimers.popDue(now) {
+            let slot = entry.slot
+            guard Int(slot) < flows.slots.count, flows[slot].live, flows[slot].generation == entry.generation,
+                flows[slot].timerDeadline == entry.deadline
+            else { continue }
+            let due = flows[slot].lastActivity + pools[flows[slot].pool].settings.timeoutUDPFlow
+            if due > now {
+                armFlowTimer(slot)
+            } else {
+                closeFlow(slot, reason: "udp-flow timeout")
+            }
+        }
+    }
+
+    /// `show sessions` rows for the flows.
+    func flowRows(pool: Int?, room: Int) -> [SessionSnapshot] {
+        var rows: [SessionSnapshot] = []
+        for slot in 0..<UInt32(flows.slots.count) where rows.count < room {
+            let f = flows[slot]
+            guard f.live, pool == nil || f.pool == pool else { continue }
+            rows.append(SessionSnapshot(
+                id: f.id, pool: pools[f.pool].pool.name, server: pools[f.pool].servers[f.serverID].name,
+                client: "udp \(f.client)", ageSeconds: now.millis(since: f.started) / 1000,
+                bytesIn: f.bytesIn, bytesOut: f.bytesOut))
+        }
+        return rows
+    }
+}
