@@ -13,11 +13,14 @@ extension E2E {
             let stderr: OutputCollector
 
             /// `listen6`: ports to pass as [::1]:PORT sockets, after the IPv4 ones.
+            /// `datagram`: pass UDP sockets (`-d`); systemd-socket-activate then starts sluice
+            /// on the first datagram, which the test sends itself.
             init(listen: [UInt16], listen6: [UInt16] = [], names: [String], config: String, directory: TempDirectory,
-                 environment: [String: String] = [:]) throws {
+                 environment: [String: String] = [:], datagram: Bool = false) throws {
                 let configPath = try directory.write("sluice.conf", config)
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
                 var args = listen.flatMap { ["-l", "127.0.0.1:\($0)"] } + listen6.flatMap { ["-l", "[::1]:\($0)"] }
+                if datagram { args.append("--datagram") }
                 args.append("--fdname=" + names.joined(separator: ":"))
                 for key in environment.keys.sorted() { args += ["-E", key] }
                 args += ["--", try SluiceBinary.path(), "-f", configPath]
@@ -32,6 +35,12 @@ extension E2E {
                     throw HarnessError("systemd-socket-activate is missing: `make test` installs the systemd package")
                 }
                 try process.run()
+                if datagram {
+                    try waitUntil("systemd-socket-activate to bind", lastSeen: { self.stderr.text }) {
+                        self.stderr.text.contains("Listening on")
+                    }
+                    return
+                }
                 // It listens before it execs sluice; wait until the first port accepts.
                 try waitUntil("systemd-socket-activate to listen", lastSeen: { self.stderr.text }) {
                     (try? TestClient(port: listen[0], timeout: .milliseconds(200)).close()) != nil

@@ -134,6 +134,25 @@ func ep(_ text: String, _ port: UInt16) -> IPEndpoint { IPEndpoint(IPAddress(tex
         #expect(config.pools == [pool])
     }
 
+    /// A UDP service may have no TCP port to probe: without a `check` line (in the pool or
+    /// its defaults) a `mode udp` pool is not checked; one that is written is kept.
+    @Test func udpPoolsDefaultToCheckNone() throws {
+        let config = try #require(loadOK("""
+            pool dns
+                bind 127.0.0.1:53
+                mode udp
+            pool tcp
+                bind 127.0.0.1:54
+            defaults
+                check tcp interval 1s
+            pool checked
+                bind 127.0.0.1:55
+                mode udp
+            """))
+        #expect(config.pools.map(\.settings.check.kind) == [.none, .tcp, .tcp])
+        #expect(config.pools[2].settings.check.interval == .seconds(1))
+    }
+
     @Test func emptyFileGivesBuiltInDefaults() throws {
         let config = try #require(loadOK("# nothing\n\n"))
         #expect(config == Config(file: "t.conf"))
@@ -317,7 +336,7 @@ func ep(_ text: String, _ port: UInt16) -> IPEndpoint { IPEndpoint(IPAddress(tex
                 """
                 pool p
                     bind 0.0.0.0:1
-                    mode udp
+                    mode tcp
                     balance hash
                     hash-key src-port
                     timeout udp-flow 2m
@@ -335,7 +354,7 @@ func ep(_ text: String, _ port: UInt16) -> IPEndpoint { IPEndpoint(IPAddress(tex
                     observe off
                 """))
         let s = config.pools[0].settings
-        #expect(s.mode == .udp && s.balance == .hash && s.hashKey == .srcPort)
+        #expect(s.mode == .tcp && s.balance == .hash && s.hashKey == .srcPort)
         #expect(s.timeoutUDPFlow == .seconds(120) && s.timeoutIdle == .seconds(86400))
         #expect(s.retries == 0 && s.maxconn == 0 && s.allDown == .any && s.singlePrimary)
         #expect(s.slowstart == .seconds(30) && s.onDown == .closeSessions && s.proxyProtocol == .v2)

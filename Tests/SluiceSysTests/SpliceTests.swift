@@ -58,12 +58,13 @@ import Testing
         pair.b.close()
         defer { pair.a.close() }
         var thrown: Errno?
+        let bytes = [UInt8](repeating: 1, count: 16)
         for _ in 0..<1000 where thrown == nil {
             do {
-                _ = try pair.a.write(UnsafeRawBufferPointer(start: [UInt8](repeating: 1, count: 16), count: 16))
+                _ = try bytes.withUnsafeBytes { raw throws(Errno) -> IOResult in try pair.a.write(raw) }
                 usleep(1000)
             } catch {
-                thrown = error
+                thrown = error as? Errno
             }
         }
         #expect(thrown == .connectionReset || thrown == .brokenPipe)

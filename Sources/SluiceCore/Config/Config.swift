@@ -146,9 +146,6 @@ package struct PoolSettings: Sendable, Equatable {
     package var maxconn: Int = 0
     package var allDown: AllDownPolicy = .reject
     package var check: CheckConfig = CheckConfig()
-    /// A `check` line applies (in the pool or its defaults): a `mode udp` pool without one
-    /// gets `check none`, since a UDP service may have no TCP port to probe.
-    package var checkWritten = false
     package var observe: Bool = false
     package var slowstart: Duration = .zero
     package var onDown: OnDownPolicy = .keepSessions

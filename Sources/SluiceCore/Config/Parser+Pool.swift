@@ -61,10 +61,7 @@ extension ConfigParser {
                 }
             }
         case "check":
-            if once("check", d.line), let check = check(d) {
-                s.check = check
-                s.checkWritten = true
-            }
+            if once("check", d.line), let check = check(d) { s.check = check }
         default:
             return false
         }

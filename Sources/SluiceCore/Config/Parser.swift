@@ -8,6 +8,9 @@ struct ParsedPool: Sendable {
     var config: PoolConfig
     /// Line of each entry of `config.binds`.
     var bindLines: [Int] = []
+    /// A `check` line applies (in the pool or its defaults): a `mode udp` pool without one
+    /// gets `check none`, since a UDP service may have no TCP port to probe.
+    var checkWritten = false
 }
 
 struct ParsedConfig: Sendable {
@@ -31,6 +34,7 @@ struct ConfigParser {
     var result = ParsedConfig()
     /// The pool settings of the current `defaults` section (built-in ones before any).
     var defaults = PoolSettings()
+    var defaultsWriteCheck = false
     var section = Section.none
     /// Single-valued directives already given in the current section, and where.
     var seen: [String: Int] = [:]
@@ -67,6 +71,7 @@ struct ConfigParser {
             if keyword == "defaults" {
                 section = .defaults
                 defaults = PoolSettings()
+                defaultsWriteCheck = false
                 return
             }
             section = .global
@@ -91,7 +96,7 @@ struct ConfigParser {
             var pool = PoolConfig(name: name)
             pool.settings = defaults
             pool.line = line.line
-            result.pools.append(ParsedPool(config: pool))
+            result.pools.append(ParsedPool(config: pool, checkWritten: defaultsWriteCheck))
             section = .pool
         default:
             report(
@@ -115,6 +120,7 @@ struct ConfigParser {
                 return
             }
             var settings = defaults
+            if d.name == "check" { defaultsWriteCheck = true }
             if !poolSetting(d, &settings) {
                 report(d.line, "unknown defaults directive '\(d.name)'" + hint(d.name, not: .defaults))
             }
@@ -128,6 +134,7 @@ struct ConfigParser {
                 server(d, pool: index)
             default:
                 var settings = result.pools[index].config.settings
+                if d.name == "check" { result.pools[index].checkWritten = true }
                 if !poolSetting(d, &settings) {
                     report(d.line, "unknown pool directive '\(d.name)'" + hint(d.name, not: .pool))
                 }

@@ -17,7 +17,7 @@ enum ConfigValidator {
         for (i, pool) in parsed.pools.enumerated() {
             let p = pool.config
             if p.settings.mode == .udp {
-                if !p.settings.checkWritten { pools[i].config.settings.check.kind = .none }
+                if !pool.checkWritten { pools[i].config.settings.check.kind = .none }
                 if p.settings.proxyProtocol != .off {
                     report(
                         p.line,
