@@ -48,16 +48,16 @@ struct Listener: Sendable {
                         throw fail("\(at): bind fd:\(name): systemd passed no socket named '\(name)' "
                             + (names.isEmpty ? "(no sockets were passed)" : "(passed: \(names.joined(separator: ", ")))"))
                     }
-                    for socket in matching {
-                        if datagram {
-                            guard DatagramSocket.isBoundDatagram(socket.fd) else {
-                                throw fail("\(at): bind fd:\(name): \(socket.fd) is not a bound UDP socket (pool is mode udp; use ListenDatagram=)")
-                            }
-                        } else {
-                            guard Socket.isListeningStream(socket.fd) else {
-                                throw fail("\(at): bind fd:\(name): \(socket.fd) is not a listening TCP socket (use ListenStream=, or mode udp for ListenDatagram=)")
-                            }
-                        }
+                    // One name may cover TCP and UDP sockets (DNS on port 53): each pool takes its kind.
+                    let usable = matching.filter {
+                        datagram ? DatagramSocket.isBoundDatagram($0.fd) : Socket.isListeningStream($0.fd)
+                    }
+                    guard !usable.isEmpty else {
+                        throw fail("\(at): bind fd:\(name): none of the \(matching.count) socket(s) systemd passed as '\(name)' is a "
+                            + (datagram ? "bound UDP socket (ListenDatagram=) for this mode udp pool"
+                                : "listening TCP socket (ListenStream=); a UDP socket needs mode udp"))
+                    }
+                    for socket in usable {
                         do {
                             try socket.fd.setNonBlocking()
                             if datagram { try DatagramSocket.enableLocalAddress(socket.fd) }

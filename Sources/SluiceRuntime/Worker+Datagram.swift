@@ -19,7 +19,7 @@ extension Worker {
             do {
                 n = try datagrams.receive(listener.fd)
             } catch {
-                log.warn("udp receive failed", ["listener": listener.name, "error": "\(error)"])
+                warnUDP("udp receive failed", ["listener": listener.name, "error": "\(error)"])
                 return
             }
             var run: (slot: UInt32, from: Int, client: IPEndpoint)? = nil
@@ -76,7 +76,7 @@ extension Worker {
                 sent = try datagrams.send(
                     0, n, on: listener.fd, to: flows[slot].clientAddress, source: flows[slot].localAddress)
             } catch {
-                log.warn("udp reply failed", ["pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)",
+                warnUDP("udp reply failed", ["pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)",
                                                "error": "\(error)"])
                 sent = 0
             }
@@ -168,7 +168,7 @@ extension Worker {
             server.stats.active.wrappingSubtract(1, ordering: .relaxed)
             server.stats.connectFailures.add(1, ordering: .relaxed)
             if counting { pools[index].pool.stats.reject(.connectFailed) }
-            log.warn("udp flow socket failed", ["pool": pools[index].pool.name, "server": server.name, "error": "\(error)"])
+            warnUDP("udp flow socket failed", ["pool": pools[index].pool.name, "server": server.name, "error": "\(error)"])
             return false
         }
         server.stats.total.add(1, ordering: .relaxed)
@@ -201,7 +201,7 @@ extension Worker {
             server.stats.connectFailures.add(1, ordering: .relaxed)
             if view.settings.observe { shared.health?.observedFailure(server, reason: "udp port unreachable") }
         }
-        log.warn("udp flow failed", ["pool": view.pool.name, "server": server.name, "client": "\(flows[slot].client)",
+        warnUDP("udp flow failed", ["pool": view.pool.name, "server": server.name, "client": "\(flows[slot].client)",
                                       "error": "\(error)"])
         closeFlow(slot, reason: "\(error)")
     }
@@ -257,6 +257,14 @@ extension Worker {
                 closeFlow(slot, reason: "udp-flow timeout")
             }
         }
+    }
+
+    /// At most one UDP warning a second per worker: a flood of datagrams must not become a
+    /// flood of log lines (the counters still count every one).
+    private mutating func warnUDP(_ message: String, _ fields: KeyValuePairs<String, String>) {
+        guard now.nanoseconds &- udpWarnedAt.nanoseconds >= 1_000_000_000 else { return }
+        udpWarnedAt = now
+        log.warn(message, fields)
     }
 
     /// `show sessions` rows for the flows.

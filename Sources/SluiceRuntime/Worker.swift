@@ -28,6 +28,7 @@ struct Worker: ~Copyable {
     var flows = FlowTable()
     var flowTimers = TimerHeap()
     let datagrams = DatagramBatch(capacity: 32)
+    var udpWarnedAt = Instant(nanoseconds: 0)
     var pipes: PipePool
     /// Small reads are copied through here; never larger than a pipe, so a remainder dst
     /// refused always fits in one empty pipe.

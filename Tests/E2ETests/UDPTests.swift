@@ -171,6 +171,56 @@ extension E2E {
             #expect(try sluice.stop() == .exited(0))
         }
 
+        /// A reload adds a UDP pool on the port number a TCP pool uses, both serve; the next
+        /// reload removes it: its flows end and the port is free again.
+        @Test func reloadAddsAndRemovesAUDPPool() throws {
+            let udp = try UDPEchoBackend(name: "u")
+            defer { udp.stop() }
+            let tcp = try EchoBackend()
+            defer { tcp.stop() }
+            let dir = try TempDirectory(prefix: "sluice-udp")
+            let socket = dir.path("admin.sock")
+            let port = try FreePort.tcp()
+            let tcpPool = """
+                global
+                    workers 2
+                    admin-socket \(socket)
+                pool web
+                    bind 127.0.0.1:\(port)
+                    check none
+                    server e 127.0.0.1:\(tcp.port)
+                """
+            let udpPool = """
+
+                pool dns
+                    bind 127.0.0.1:\(port)
+                    mode udp
+                    server u 127.0.0.1:\(udp.port)
+                """
+            let sluice = try SluiceProcess(config: tcpPool)
+            let session = try TestClient(port: port)
+            try (tcpPool + udpPool).write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
+            sluice.signal(SIGHUP)
+            try sluice.waitForLog(#"msg="reloaded""#)
+            let clients = try (2...5).map { try UDPClient(source: "127.0.0.\($0)", port: port) }
+            for client in clients { #expect(try client.exchange(Array("over udp".utf8)) == "u") }
+            try session.send("over tcp\n")
+            #expect(try session.readLine() == "over tcp")
+
+            try tcpPool.write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
+            sluice.signal(SIGHUP)
+            try sluice.waitForLog(#"msg="reloaded""#, count: 2)
+            #expect(try Self.metrics(socket).contains(#"sluice_udp_flows_current{pool="dns"}"#) == false)
+            try clients[0].send(Array("gone".utf8))
+            #expect(clients[0].receive(timeout: .milliseconds(300)) == nil)
+            // The port is free: a UDP socket binds it.
+            #expect((try? UDPEchoBackend(name: "taker", port: port))?.stop() != nil)
+            try session.send("still tcp\n")
+            #expect(try session.readLine() == "still tcp")
+            session.close()
+            #expect(try sluice.stop() == .exited(0))
+        }
+
         @Test func systemdPassedUDPSocket() throws {
             let backend = try UDPEchoBackend(name: "a")
             defer { backend.stop() }
@@ -206,7 +256,7 @@ extension E2E {
             _ = try? TestClient(port: port, timeout: .milliseconds(500))  // starts sluice
             try waitUntil("sluice to exit", lastSeen: { activated.stderr.text }) { !activated.process.isRunning }
             #expect(ExitStatus(activated.process) == .exited(1))
-            #expect(activated.stderr.text.contains("bind fd:dns: fd3 is not a bound UDP socket"), "\(activated.stderr.text)")
+            #expect(activated.stderr.text.contains("bind fd:dns: none of the 1 socket(s) systemd passed as 'dns' is a bound UDP socket (ListenDatagram=) for this mode udp pool"), "\(activated.stderr.text)")
         }
     }
 }

@@ -34,11 +34,8 @@ enum ConfigValidator {
                     p.line, "pool '\(p.name)' has no bind (expected at least one 'bind ADDR:PORT' or 'bind fd:NAME')")
             }
             for (bind, line) in zip(p.binds, pool.bindLines) {
-                let key: String
-                switch bind {
-                case .inet(let endpoint): key = "\(p.settings.mode.rawValue) \(endpoint)"
-                case .fd(let name): key = "fd:\(name)"
-                }
+                // Per protocol: one fd:NAME may hold a TCP and a UDP socket, as a port may.
+                let key = "\(p.settings.mode.rawValue) \(bind)"
                 if let first = binds[key] {
                     report(line, "bind \(bind) is already used at line \(first.line) (pool '\(first.pool)')")
                 } else {
