@@ -60,7 +60,8 @@ struct Listener: Sendable {
                     for socket in usable {
                         do {
                             try socket.fd.setNonBlocking()
-                            if datagram { try DatagramSocket.enableLocalAddress(socket.fd) }
+                            // Accepted sockets inherit TCP_NODELAY (whatever NoDelay= the unit says).
+                            if datagram { try DatagramSocket.enableLocalAddress(socket.fd) } else { Socket.setNoDelay(socket.fd) }
                         } catch {
                             throw fail("\(at): bind fd:\(name): \(error)")
                         }

@@ -54,10 +54,10 @@ extension Session {
     mutating func pumpBoth(_ pipes: inout PipePool, _ scratch: borrowing IOBuffer) throws(Errno) -> Bool {
         let upMoved = try up.run(
             src: client, dst: server, srcReadable: &clientReadable, srcHungUp: clientHungUp,
-            dstWritable: &serverWritable, pipes: &pipes, scratch: scratch)
+            dstWritable: &serverWritable, pipes: &pipes, scratch: scratch, otherDone: down.done)
         let downMoved = try down.run(
             src: server, dst: client, srcReadable: &serverReadable, srcHungUp: serverHungUp,
-            dstWritable: &clientWritable, pipes: &pipes, scratch: scratch)
+            dstWritable: &clientWritable, pipes: &pipes, scratch: scratch, otherDone: up.done)
         return upMoved || downMoved
     }
 }

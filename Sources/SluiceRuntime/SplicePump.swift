@@ -24,10 +24,12 @@ struct SplicePump {
     var done: Bool { shutSent }
 
     /// Moves what it can. Returns whether any byte moved; throws the socket error that
-    /// ends the session (reset, broken pipe).
+    /// ends the session (reset, broken pipe). `otherDone`: the other direction is over, so
+    /// the session closes both sockets once this one is, and close() sends the FIN that a
+    /// shutdown would (one syscall less per connection).
     mutating func run(
         src: FD, dst: FD, srcReadable: inout Bool, srcHungUp: Bool, dstWritable: inout Bool,
-        pipes: inout PipePool, scratch: borrowing IOBuffer
+        pipes: inout PipePool, scratch: borrowing IOBuffer, otherDone: Bool = false
     ) throws(Errno) -> Bool {
         var moved = false
         while true {
@@ -58,7 +60,7 @@ struct SplicePump {
                     pipes.giveBack(p)
                     pipe = nil
                 }
-                Socket.shutdownWrite(dst)
+                if !otherDone { Socket.shutdownWrite(dst) }
                 shutSent = true
             }
             if !progressed { return moved }

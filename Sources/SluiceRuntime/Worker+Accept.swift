@@ -69,7 +69,6 @@ extension Worker {
         }
         pool.stats.total.add(1, ordering: .relaxed)
         shared.totalSessions.add(1, ordering: .relaxed)
-        Socket.setNoDelay(fd)
 
         let slot = sessions.allocate()
         sessions[slot].state = .connecting

@@ -36,7 +36,7 @@ extension Worker {
             do {
                 let fd = try Socket.stream(v6: server.endpoint.address.isV6)
                 sessions[slot].server = fd
-                Socket.setNoDelay(fd)
+                Socket.setNoDelay(fd)  // server side; client sockets inherit it from the listener
                 try epoll.add(fd, .sessionSocket,
                               data: token(.server, slot, sessions[slot].generation))
                 switch try Socket.connect(fd, to: server.endpoint) {
@@ -56,8 +56,8 @@ extension Worker {
     }
 
     /// The server socket reported writable or an error while connecting.
-    mutating func connectEvent(_ slot: UInt32) {
-        if let error = Socket.pendingError(sessions[slot].server) {
+    mutating func connectEvent(_ slot: UInt32, _ ev: EpollEvents) {
+        if ev.failed, let error = Socket.pendingError(sessions[slot].server) {
             if connectFailed(slot, error) { connectNext(slot) }
         } else {
             connected(slot)

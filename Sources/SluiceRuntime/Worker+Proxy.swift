@@ -16,7 +16,7 @@ extension Worker {
                 // A backend that speaks first may have sent its greeting by the time the
                 // connect is reported: keep that edge, it will not be reported again.
                 if readable { sessions[slot].serverReadable = true }
-                if writable { connectEvent(slot) }
+                if writable { connectEvent(slot, ev) }
                 return
             }
             if readable { sessions[slot].serverReadable = true }

@@ -24,6 +24,9 @@ package struct EpollEvents: OptionSet, Sendable, Hashable {
     @inlinable package var readSide: Bool { rawValue & 0x2019 != 0 }
     /// Room to write, or a hang-up/error the next write will report (OUT|ERR|HUP).
     @inlinable package var writeSide: Bool { rawValue & 0x001C != 0 }
+    /// The socket failed or is closed both ways (ERR|HUP): a connect that reports neither
+    /// succeeded, no SO_ERROR read needed.
+    @inlinable package var failed: Bool { rawValue & 0x0018 != 0 }
     /// The peer shut down its side, or the socket failed (ERR|HUP|RDHUP).
     @inlinable package var hangUpSide: Bool { rawValue & 0x2018 != 0 }
 

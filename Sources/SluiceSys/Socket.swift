@@ -10,13 +10,15 @@ package enum ConnectResult: Equatable, Sendable {
 
 package enum Socket {
     /// A listening TCP socket bound to `endpoint` (SO_REUSEADDR; IPv6 sockets are v6-only so
-    /// `[::]` and `0.0.0.0` can be bound side by side).
+    /// `[::]` and `0.0.0.0` can be bound side by side). TCP_NODELAY is set here because
+    /// accepted sockets inherit it: one setsockopt per listener instead of per client.
     @inline(never)
     package static func listen(_ endpoint: IPEndpoint, backlog: CInt = 4096) throws(Errno) -> FD {
         let fd = try stream(v6: endpoint.address.isV6)
         do {
             try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
             if endpoint.address.isV6 { try setOption(fd, CInt(IPPROTO_IPV6), IPV6_V6ONLY, 1) }
+            try setOption(fd, CInt(IPPROTO_TCP), TCP_NODELAY, 1)
             let address = SocketAddress(endpoint)
             _ = try retrying { address.withSockaddr { Glibc.bind(fd.rawValue, $0, $1) } }
             _ = try retrying { Glibc.listen(fd.rawValue, backlog) }

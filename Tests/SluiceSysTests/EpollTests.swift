@@ -56,6 +56,8 @@ import Testing
         #expect(!EpollEvents.readable.writeSide && !EpollEvents.readHangup.writeSide)
         #expect(EpollEvents.readHangup.hangUpSide && EpollEvents.hangup.hangUpSide && EpollEvents.error.hangUpSide)
         #expect(!EpollEvents.readable.hangUpSide && !EpollEvents.writable.hangUpSide)
+        #expect(EpollEvents.error.failed && EpollEvents.hangup.failed)
+        #expect(!EpollEvents.writable.failed && !EpollEvents.readHangup.failed && !EpollEvents.readable.failed)
         #expect(EpollEvents.sessionSocket == [.readable, .writable, .readHangup, .edgeTriggered])
     }
 }
