@@ -17,6 +17,8 @@ package final class Supervisor {
     var channels: [WorkerChannel] = []
     private var threads: [ThreadHandle] = []
     var view: AdminView?
+    /// `state-file`, fixed at start (a reload that changes the path warns: restart only).
+    var stateFile: StateStore?
     let notifier = ServiceNotifier()
     private let reloads: ReloadRequests
 
@@ -35,7 +37,13 @@ package final class Supervisor {
             for i in 0..<workerCount { channels.append(try WorkerChannel(index: i)) }
             let health = try HealthChecker(logger: logger, onResult: Supervisor.healthEffects(logger, channels))
             defer { health.stop() }
+            // The state file's servers and weights join the configuration before anything
+            // runs on it; its admin states are set before any worker picks a server.
+            let stateFile = config.global.stateFile.map { StateStore(path: $0, logger: logger) }
+            self.stateFile = stateFile
+            if let stateFile { config = try stateFile.applying(to: config) { $0 } }
             let shared = SharedState(config: config, logger: logger, health: health)
+            stateFile?.applyStates(to: shared.pools)
             // Servers get their start state (init-state) before any worker picks one.
             for pool in shared.pools { health.watch(pool: pool) }
             try Supervisor.checkSupported(config)
@@ -53,7 +61,7 @@ package final class Supervisor {
                 throw StartupError("\(config.file): \(error)")
             }
             let reloads = self.reloads
-            let view = AdminView(shared: shared, channels: channels) { reloads.request() }
+            let view = AdminView(shared: shared, channels: channels, stateFile: stateFile) { reloads.request() }
             try control.add(reloads.wake.fd, [.readable], data: 1)
             self.view = view
             services = try OperatorServices.bind(config: config, view: view, owner: owner)
@@ -195,7 +203,6 @@ package final class Supervisor {
 
     /// Settings that are stored but not acted on yet; said once at start so nobody relies on them unknowingly.
     func warnUnimplemented() {
-        if config.global.stateFile != nil { logger.warn("state-file is not implemented yet; ignored") }
         for pool in config.pools where pool.settings.resolveInterval != .zero {
             logger.warn("resolve-interval is not implemented yet: host names are resolved at load only",
                         ["pool": pool.name])
