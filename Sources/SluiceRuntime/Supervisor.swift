@@ -19,6 +19,8 @@ package final class Supervisor {
     var view: AdminView?
     /// `state-file`, fixed at start (a reload that changes the path warns: restart only).
     var stateFile: StateStore?
+    /// `resolve-interval`: host names looked up again on their own thread.
+    private var addresses: AddressRefresher?
     let notifier = ServiceNotifier()
     private let reloads: ReloadRequests
 
@@ -44,6 +46,9 @@ package final class Supervisor {
             if let stateFile { config = try stateFile.applying(to: config) { $0 } }
             let shared = SharedState(config: config, logger: logger, health: health)
             stateFile?.applyStates(to: shared.pools)
+            let addresses = AddressRefresher(resolver: try HostResolver(), logger: logger, health: health)
+            self.addresses = addresses
+            defer { addresses.stop() }
             // Servers get their start state (init-state) before any worker picks one.
             for pool in shared.pools { health.watch(pool: pool) }
             try Supervisor.checkSupported(config)
@@ -121,9 +126,10 @@ package final class Supervisor {
         var events = EpollEventBuffer(capacity: 8)
         while true {
             // While stopping, poll for the workers to finish; otherwise wake every tick for
-            // housekeeping (drain timeouts), STATUS= and the watchdog.
+            // housekeeping (drain timeouts, host name lookups), STATUS= and the watchdog.
             _ = epoll.wait(into: &events, timeoutMillis: stopping ? min(20, notifier.tickMillis) : notifier.tickMillis)
             view?.housekeeping()
+            if !stopping, let pools = view?.shared.pools { addresses?.tick(pools, now: Instant.now()) }
             notifier.tick(status: statusLine, workers: channels, logger: logger)
             for ticket in reloads.take() {
                 let reply = stopping ? AdminReplyText.error("stopping: no reload") : reload(trigger: "admin")
@@ -203,10 +209,6 @@ package final class Supervisor {
 
     /// Settings that are stored but not acted on yet; said once at start so nobody relies on them unknowingly.
     func warnUnimplemented() {
-        for pool in config.pools where pool.settings.resolveInterval != .zero {
-            logger.warn("resolve-interval is not implemented yet: host names are resolved at load only",
-                        ["pool": pool.name])
-        }
         for pool in config.pools where pool.settings.singlePrimary {
             logger.warn("single-primary is not implemented yet", ["pool": pool.name])
         }
