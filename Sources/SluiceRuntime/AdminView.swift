@@ -9,11 +9,15 @@ package final class AdminView: AdminHandler {
     let channels: [WorkerChannel]
     /// Runs a reload on the control thread and returns its reply.
     let reload: @Sendable () -> AdminReplyText
+    /// `state-file`: where changes to servers are saved; nil when not configured.
+    let stateFile: StateStore?
     var workers: Int { channels.count }
 
-    init(shared: SharedState, channels: [WorkerChannel], reload: @escaping @Sendable () -> AdminReplyText) {
+    init(shared: SharedState, channels: [WorkerChannel], stateFile: StateStore? = nil,
+         reload: @escaping @Sendable () -> AdminReplyText) {
         self.shared = shared
         self.channels = channels
+        self.stateFile = stateFile
         self.reload = reload
     }
 
@@ -34,18 +38,25 @@ package final class AdminView: AdminHandler {
         case .show(.sessions(let name)):
             return showSessions(pool: name, json: json)
         case .setState(let ref, let state):
-            return setState(ref, state)
+            return saved(request.command, setState(ref, state))
         case .setWeight(let ref, let weight):
-            return setWeight(ref, weight)
-        case .addServer(let request):
-            return addServer(request)
+            return saved(request.command, setWeight(ref, weight))
+        case .addServer(let add):
+            return saved(request.command, addServer(add))
         case .delServer(let ref):
-            return delServer(ref)
+            return saved(request.command, delServer(ref))
         case .killSessions(let ref):
             return killSessions(ref)
         case .reload:
             return reload()
         }
+    }
+
+    /// A change that succeeded goes to the state file; the reply stays as it was (SPEC: `OK`),
+    /// a failed write is only logged.
+    private func saved(_ command: AdminCommand, _ reply: AdminReplyText) -> AdminReplyText {
+        if !reply.isError { stateFile?.record(command) }
+        return reply
     }
 
     /// The Prometheus exposition, as served by `metrics` and `show metrics`.

@@ -143,6 +143,8 @@ package final class HealthChecker: Sendable {
             let start: HealthStart
             if check.kind == .none {
                 start = .up
+            } else if let inherited = server.checkStart {
+                start = inherited
             } else if first {
                 start = (server.config.initState ?? pool.settings.initState) == .up ? .up : .down
             } else {

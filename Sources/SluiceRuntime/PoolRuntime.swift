@@ -25,12 +25,17 @@ package final class ServerRuntime: Sendable {
     /// When health checks last brought the server up (slow start ramps from there); 0: no ramp.
     package let upSince = Atomic<UInt64>(0)
     package let weightSetAtRunTime = Atomic<Bool>(false)
+    /// How its checks start when the checker first sees it; nil: as the pool says
+    /// (`init-state`, or fresh for a server added later). Set for a server that takes over
+    /// from another one at a new address, so it keeps that one's health.
+    package let checkStart: HealthStart?
 
     /// `healthy`: the state before the checker's first word (a server added at run time
     /// starts down unless its pool has `check none`).
-    package init(_ config: ServerConfig, healthy: Bool = true) {
+    package init(_ config: ServerConfig, healthy: Bool = true, checkStart: HealthStart? = nil) {
         self.config = config
         self.healthy = Atomic(healthy)
+        self.checkStart = checkStart
         let now = Instant.now().nanoseconds
         admin = Atomic(config.disabled ? ServerRuntime.code(.maint) : ServerRuntime.code(.ready))
         weight = Atomic(config.weight)
@@ -135,13 +140,17 @@ package final class PoolRuntime: Sendable {
 
     /// Appends a server; nil when a server of that name is in the pool and not being removed
     /// (unless `replacing`: a reload adds the new one first, then drains the old one).
-    package func add(_ config: ServerConfig, replacing: Bool = false) -> ServerRuntime? {
+    /// `checkStart`: see `ServerRuntime.checkStart`. `setUp` runs before the server is visible
+    /// (a replacement takes the old one's admin state and weight before any worker can pick it).
+    package func add(_ config: ServerConfig, replacing: Bool = false, checkStart: HealthStart? = nil,
+                     setUp: (ServerRuntime) -> Void = { _ in }) -> ServerRuntime? {
         let unchecked = settings.check.kind == .none
         let added: ServerRuntime? = table.withLock { list in
             guard replacing || !list.contains(where: { $0.name == config.name && !$0.removing.load(ordering: .relaxed) }) else {
                 return nil
             }
-            let server = ServerRuntime(config, healthy: unchecked)
+            let server = ServerRuntime(config, healthy: unchecked || checkStart == .up, checkStart: checkStart)
+            setUp(server)
             list.append(server)
             return server
         }

@@ -2,7 +2,7 @@
 // return them. Otherwise apply the difference live: global logging and maxconn, new pools bind
 // and serve, removed pools stop accepting and drain, binds move, added servers join, removed
 // servers drain, changed settings apply to new sessions, and run-time admin states and weights
-// persist. New listeners are bound before anything changes, so a bind error changes nothing.
+// persist (and, with a state file, its added and deleted servers too). New listeners are bound before anything changes, so a bind error changes nothing.
 import SluiceCore
 import SluiceSys
 
@@ -23,7 +23,14 @@ extension Supervisor {
             return .errors("reload failed; running configuration unchanged", ["\(error)"])
         }
         do {
-            try apply(next)
+            // With a state file, its added and deleted servers and weights are part of what
+            // applies; its admin states follow once the servers are in place.
+            if let stateFile {
+                try stateFile.applying(to: next) { try apply($0) }
+                if let pools = view?.shared.pools { stateFile.applyStates(to: pools) }
+            } else {
+                try apply(next)
+            }
         } catch {
             logger.error("reload failed: \(error); running configuration unchanged")
             return .errors("reload failed; running configuration unchanged", ["\(error)"])

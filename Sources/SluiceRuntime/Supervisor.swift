@@ -17,6 +17,10 @@ package final class Supervisor {
     var channels: [WorkerChannel] = []
     private var threads: [ThreadHandle] = []
     var view: AdminView?
+    /// `state-file`, fixed at start (a reload that changes the path warns: restart only).
+    var stateFile: StateStore?
+    /// `resolve-interval`: host names looked up again on their own thread.
+    private var addresses: AddressRefresher?
     let notifier = ServiceNotifier()
     private let reloads: ReloadRequests
 
@@ -35,7 +39,16 @@ package final class Supervisor {
             for i in 0..<workerCount { channels.append(try WorkerChannel(index: i)) }
             let health = try HealthChecker(logger: logger, onResult: Supervisor.healthEffects(logger, channels))
             defer { health.stop() }
+            // The state file's servers and weights join the configuration before anything
+            // runs on it; its admin states are set before any worker picks a server.
+            let stateFile = config.global.stateFile.map { StateStore(path: $0, logger: logger) }
+            self.stateFile = stateFile
+            if let stateFile { config = try stateFile.applying(to: config) { $0 } }
             let shared = SharedState(config: config, logger: logger, health: health)
+            stateFile?.applyStates(to: shared.pools)
+            let addresses = AddressRefresher(resolver: try HostResolver(), logger: logger, health: health)
+            self.addresses = addresses
+            defer { addresses.stop() }
             // Servers get their start state (init-state) before any worker picks one.
             for pool in shared.pools { health.watch(pool: pool) }
             // Blocked before any thread exists, so every worker inherits the mask.
@@ -52,7 +65,7 @@ package final class Supervisor {
                 throw StartupError("\(config.file): \(error)")
             }
             let reloads = self.reloads
-            let view = AdminView(shared: shared, channels: channels) { reloads.request() }
+            let view = AdminView(shared: shared, channels: channels, stateFile: stateFile) { reloads.request() }
             try control.add(reloads.wake.fd, [.readable], data: 1)
             self.view = view
             services = try OperatorServices.bind(config: config, view: view, owner: owner)
@@ -112,9 +125,10 @@ package final class Supervisor {
         var events = EpollEventBuffer(capacity: 8)
         while true {
             // While stopping, poll for the workers to finish; otherwise wake every tick for
-            // housekeeping (drain timeouts), STATUS= and the watchdog.
+            // housekeeping (drain timeouts, host name lookups), STATUS= and the watchdog.
             _ = epoll.wait(into: &events, timeoutMillis: stopping ? min(20, notifier.tickMillis) : notifier.tickMillis)
             view?.housekeeping()
+            if !stopping, let pools = view?.shared.pools { addresses?.tick(pools, now: Instant.now()) }
             notifier.tick(status: statusLine, workers: channels, logger: logger)
             for ticket in reloads.take() {
                 let reply = stopping ? AdminReplyText.error("stopping: no reload") : reload(trigger: "admin")
@@ -183,11 +197,6 @@ package final class Supervisor {
 
     /// Settings that are stored but not acted on yet; said once at start so nobody relies on them unknowingly.
     func warnUnimplemented() {
-        if config.global.stateFile != nil { logger.warn("state-file is not implemented yet; ignored") }
-        for pool in config.pools where pool.settings.resolveInterval != .zero {
-            logger.warn("resolve-interval is not implemented yet: host names are resolved at load only",
-                        ["pool": pool.name])
-        }
         for pool in config.pools where pool.settings.singlePrimary {
             logger.warn("single-primary is not implemented yet", ["pool": pool.name])
         }

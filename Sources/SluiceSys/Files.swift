@@ -1,4 +1,5 @@
-// Whole-file reads and process-level output (config files, stdout/stderr).
+// Whole-file reads and atomic whole-file replacement (config and state files), and
+// process-level output (stdout/stderr).
 import Glibc
 
 package enum Files {
@@ -16,6 +17,39 @@ package enum Files {
             case .eof, .wouldBlock: return out
             }
         }
+    }
+
+    /// Replaces the file at `path` with `bytes` so that a reader, or the next start after a
+    /// crash or power loss, finds either the old file or the new one, never a mix: write
+    /// `PATH.tmp`, fsync it, rename it over `path`, then fsync the directory (the rename is
+    /// durable only once the directory is). `mode` applies when the file is created (umask too).
+    @inline(never)
+    package static func replace(_ path: String, with bytes: [UInt8], mode: UInt32 = 0o644) throws(Errno) {
+        let temporary = path + ".tmp"
+        let fd = FD(rawValue: try retrying { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode)) })
+        do {
+            defer { fd.close() }
+            try fd.writeAll(bytes)
+            _ = try retrying { fsync(fd.rawValue) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        do {
+            _ = try retrying { rename(temporary, path) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        let directory = FD(rawValue: try retrying { open(Files.directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
+        defer { directory.close() }
+        _ = try retrying { fsync(directory.rawValue) }
+    }
+
+    /// The directory part of `path`: "." for a bare name, "/" for a file in the root.
+    package static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 }
 

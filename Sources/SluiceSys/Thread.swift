@@ -22,6 +22,11 @@ package struct ThreadHandle: Sendable {
     package func join() {
         _ = pthread_join(id, nil)
     }
+
+    /// For a thread nobody waits for: its resources go back when it ends.
+    package func detach() {
+        _ = pthread_detach(id)
+    }
 }
 
 private final class ThreadBody: Sendable {

@@ -40,7 +40,7 @@ extension E2E {
             for required in ["Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "CapabilityBoundingSet=",
                              "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
                              "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "SystemCallFilter=@system-service",
-                             "MemoryDenyWriteExecute=yes", "RuntimeDirectory=sluice", "DynamicUser=yes"] {
+                             "MemoryDenyWriteExecute=yes", "RuntimeDirectory=sluice", "StateDirectory=sluice", "DynamicUser=yes"] {
                 #expect(lines.contains(required), "sluice.service lacks \(required)")
             }
             #expect(lines.contains { $0.hasPrefix("WatchdogSec=") } && lines.contains { $0.hasPrefix("LimitNOFILE=") })

@@ -5,13 +5,14 @@ import Glibc
 final class EchoBackend: Sendable {
     let server: TestServer
 
-    init(name: String = "echo") throws {
-        server = try TestServer(name: name) { fd in EchoBackend.serve(fd) }
+    init(name: String = "echo", host: String = "127.0.0.1", port: UInt16 = 0) throws {
+        server = try TestServer(name: name, host: host, port: port) { fd in EchoBackend.serve(fd) }
     }
 
     var name: String { server.name }
     var port: UInt16 { server.port }
     var totalConnections: Int { server.totalConnections }
+    var currentConnections: Int { server.currentConnections }
     func stop() { server.stop() }
     /// The listener goes away, open connections stay.
     func stopListening() { server.stopListening() }

@@ -11,11 +11,16 @@ final class SluiceProcess {
     private let stderrCollector: OutputCollector
     private let stdoutCollector: OutputCollector
 
-    init(config: String, readyTimeout: Duration = .seconds(10)) throws {
-        directory = try TempDirectory()
-        configPath = try directory.write("sluice.conf", config)
-        process.executableURL = URL(fileURLWithPath: try SluiceBinary.path())
-        process.arguments = ["-f", configPath]
+    /// `directory`: where the config is written (a test restarting sluice passes the first
+    /// one's, so files sluice keeps there survive). `launcher`: a command that runs sluice,
+    /// given the binary and its arguments after its own (e.g. unshare, for a private /etc/hosts).
+    init(config: String, in directory: TempDirectory? = nil, launcher: [String] = [],
+         readyTimeout: Duration = .seconds(10)) throws {
+        self.directory = try directory ?? TempDirectory()
+        configPath = try self.directory.write("sluice.conf", config)
+        let command = launcher + [try SluiceBinary.path(), "-f", configPath]
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
