@@ -200,8 +200,5 @@ package final class Supervisor {
             logger.warn("resolve-interval is not implemented yet: host names are resolved at load only",
                         ["pool": pool.name])
         }
-        for pool in config.pools where pool.settings.singlePrimary {
-            logger.warn("single-primary is not implemented yet", ["pool": pool.name])
-        }
     }
 }
