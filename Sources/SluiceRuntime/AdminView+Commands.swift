@@ -24,6 +24,7 @@ extension AdminView {
         server.setAdminState(state)
         server.adminStateSetAtRunTime.store(true, ordering: .relaxed)
         pool.changed()
+        shared.health?.reconsider()  // a single-primary pool may need another primary
         shared.logger.info("server state changed", ["pool": pool.name, "server": server.name,
                                                      "from": before.rawValue, "to": state.rawValue])
         return .ok
@@ -61,6 +62,7 @@ extension AdminView {
         guard let (pool, server) = find(ref) else { return missing(ref) }
         server.markRemoving()
         pool.changed()
+        shared.health?.reconsider()
         shared.logger.info("server removed: draining", [
             "pool": pool.name, "server": server.name,
             "sessions": "\(server.stats.active.load(ordering: .relaxed))",

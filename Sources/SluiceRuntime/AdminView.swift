@@ -90,15 +90,34 @@ package final class AdminView: AdminHandler {
     private func poolSnapshot(_ pool: PoolRuntime) -> PoolSnapshot {
         let servers = pool.servers
         let up = servers.filter { $0.healthy.load(ordering: .relaxed) && !$0.removing.load(ordering: .relaxed) }.count
+        let settings = pool.settings
         var snapshot = PoolSnapshot(
-            name: pool.name, mode: pool.settings.mode.rawValue, balance: pool.settings.balance.rawValue,
+            name: pool.name, mode: settings.mode.rawValue, balance: settings.balance.rawValue,
             binds: pool.config.binds.map(\.description), serversUp: up, serversTotal: servers.count)
         snapshot.fill(from: pool.stats)
+        if settings.check.kind.isRoleCheck { snapshot.primaries = servers.filter(\.passesCheck).count }
+        snapshot.singlePrimary = settings.singlePrimary
+        if case .only(let k) = pool.primaryGate {
+            let all = pool.allServers
+            if k < all.count { snapshot.primary = all[k].name }
+        }
         return snapshot
     }
 
+    /// A note after the last check of a server in a `single-primary` pool: `(primary)` for
+    /// the one taking new sessions, `(standby: single-primary)` for others passing the check.
+    private func primaryNote(_ gate: PrimaryGate, _ index: Int, _ server: ServerRuntime) -> String {
+        switch gate {
+        case .off: ""
+        case .only(let k) where k == index: " (primary)"
+        case .noPrimary, .only: server.passesCheck ? " (standby: single-primary)" : ""
+        }
+    }
+
     private func serverSnapshots(_ pool: PoolRuntime) -> [ServerSnapshot] {
-        pool.servers.map { server in
+        let gate = pool.primaryGate
+        return pool.allServers.enumerated().filter { !$0.element.gone }.map { index, server in
+            let held = !gate.admits(index)
             let config = server.config
             let address = config.address.host == "\(config.address.endpoint.address)"
                 ? "\(config.address.endpoint)" : "\(config.address.host)(\(config.address.endpoint))"
@@ -108,8 +127,11 @@ package final class AdminView: AdminHandler {
                 pool: pool.name, name: server.name, address: address,
                 health: server.healthy.load(ordering: .relaxed) ? .up : .down, state: server.adminState,
                 weight: server.weight.load(ordering: .relaxed),
-                effectiveWeight: server.usable ? server.balancedWeight(now: Instant(nanoseconds: now), slowstart: pool.settings.slowstart) : 0,
-                lastCheck: pool.settings.check.kind == .none ? "none" : shared.health?.lastResult(for: server)?.text ?? "pending", secondsSinceChange: Int((now &- min(now, changed)) / 1_000_000_000),
+                effectiveWeight: server.usable && !held
+                    ? server.balancedWeight(now: Instant(nanoseconds: now), slowstart: pool.settings.slowstart) : 0,
+                lastCheck: pool.settings.check.kind == .none
+                    ? "none" : (shared.health?.lastResult(for: server)?.text ?? "pending") + primaryNote(gate, index, server),
+                secondsSinceChange: Int((now &- min(now, changed)) / 1_000_000_000),
                 removing: server.removing.load(ordering: .relaxed))
             snapshot.fill(from: server.stats)
             return snapshot

@@ -1,7 +1,8 @@
 // The checker thread: an epoll set for probe sockets, a timer heap for schedules and probe
 // deadlines, and one CheckTarget per server. A target is either idle (one timer: its next
 // check) or probing (one socket and one timer: the probe's hard deadline); every change bumps
-// its generation, so stale timers and epoll events are dropped.
+// its generation, so stale timers and epoll events are dropped. `single-primary` choices are
+// made here too (HealthChecker+Primary), before each result is applied.
 import SluiceCore
 import SluiceSys
 
@@ -19,6 +20,14 @@ final class CheckTarget {
     var probe: ProbeRun?
     /// A timer for the next check is pending.
     var scheduled = false
+    /// A check result (or observed failure) has arrived since the target was created.
+    var reported = false
+    /// The last result was a success.
+    var lastSuccess = false
+    /// Replication offset of the last passing check, when the check reports one.
+    var offset: UInt64?
+    /// A reload changed the check's kind; its next result sets `checkPassed` either way.
+    var kindChanged = false
 
     init(_ new: HealthChecker.NewTarget, slot: UInt32) {
         server = new.server
@@ -39,9 +48,14 @@ final class CheckTarget {
     func adoptCurrentCheck() {
         let current = pool.settings.check
         guard current != check else { return }
+        let previous = check
         check = current
         script = Probes.script(for: current.kind)
         health = HealthState(rise: current.rise, fall: current.fall, start: health.isUp ? .up : .down)
+        if current.kind != previous.kind {
+            kindChanged = true  // the new kind must pass on its own (`checkPassed`)
+            offset = nil
+        }
     }
 }
 
@@ -53,6 +67,8 @@ struct ProbeRun {
     var step = 0
     var sent = 0
     var matcher: MatcherState?
+    /// What the last passing expect found (`master_repl_offset`).
+    var offset: UInt64?
 }
 
 final class CheckLoop {
@@ -63,6 +79,8 @@ final class CheckLoop {
     var slots: [ObjectIdentifier: Int] = [:]
     var nextRescan = Instant.now()
     var random = SystemRandomNumberGenerator()
+    /// `single-primary` pools, by pool identity.
+    var elections: [ObjectIdentifier: PoolElection] = [:]
     static let wakeData = UInt64.max
     /// The most bytes one probe reads before its reply counts as too long.
     static let readLimit = 65536
@@ -80,8 +98,9 @@ final class CheckLoop {
         }
         while !checker.stopping.load(ordering: .acquiring) {
             intake()
+            if checker.reelect.exchange(false, ordering: .acquiringAndReleasing) { electAll() }
             var now = Instant.now()
-            let next = min(heap.nextDeadline ?? nextRescan, nextRescan)
+            let next = min(heap.nextDeadline ?? nextRescan, nextRescan, nextElectionDeadline ?? nextRescan)
             let timeout = next <= now ? 0 : next.millis(since: now) + 1
             let n = epoll.wait(into: &events, timeoutMillis: min(timeout, 1000))
             for i in 0..<n {
@@ -108,8 +127,10 @@ final class CheckLoop {
                     begin(target, now)
                 }
             }
+            electOverdue(now)
             if nextRescan <= now {
                 checker.rescan()
+                electAll()
                 nextRescan = now + .seconds(1)
             }
         }
@@ -122,7 +143,10 @@ final class CheckLoop {
             slots[ObjectIdentifier(new.server)] = targets.count
             targets.append(target)
             guard target.script != nil else { continue }
-            let offset = Self.firstCheckOffset(interval: target.check.interval.nanoseconds, using: &random)
+            // A single-primary pool checks all its servers at once, so its first choice waits
+            // about one probe, not a whole interval (HealthChecker+Primary).
+            let offset = target.pool.settings.singlePrimary
+                ? 0 : Self.firstCheckOffset(interval: target.check.interval.nanoseconds, using: &random)
             schedule(target, at: Instant.now() + .nanoseconds(offset))
         }
         for (server, reason) in checker.takeObserved() {
@@ -133,7 +157,7 @@ final class CheckLoop {
             let result = HealthResult(
                 success: false, reason: reason, duration: nil, observed: true, transition: transition,
                 up: target.health.isUp)
-            checker.deliver(server, target.pool, result)
+            report(target, result)
             // `check none`: probe (connect only) until it is back up.
             if target.script == nil && target.probe == nil && !target.scheduled && !target.health.isUp {
                 schedule(target, at: Instant.now() + target.check.interval)
@@ -248,29 +272,46 @@ final class CheckLoop {
                     }
                 }
                 if case .fail(let reason) = outcome { return finish(target, success: false, reason: reason) }
+                if let offset = state.replicationOffset { run.offset = offset }
                 run.matcher = nil
                 run.step += 1
             }
         }
-        finish(target, success: true, reason: "ok")
+        finish(target, success: true, reason: "ok", offset: run.offset)
     }
 
     /// Ends the probe in flight (closing its socket) and counts the result.
-    private func finish(_ target: CheckTarget, success: Bool, reason: String) {
+    private func finish(_ target: CheckTarget, success: Bool, reason: String, offset: UInt64? = nil) {
         guard let run = target.probe else { return }
         target.probe = nil
         run.fd.close()
-        conclude(target, started: run.started, success: success, reason: reason)
+        conclude(target, started: run.started, success: success, reason: reason, offset: offset)
     }
 
-    private func conclude(_ target: CheckTarget, started: Instant, success: Bool, reason: String) {
+    private func conclude(_ target: CheckTarget, started: Instant, success: Bool, reason: String, offset: UInt64? = nil) {
         let now = Instant.now()
         let transition = target.health.record(success: success)
+        if success { target.offset = offset }
         let result = HealthResult(
             success: success, reason: reason, duration: .nanoseconds(Int64(clamping: now.nanoseconds &- started.nanoseconds)),
-            transition: transition, up: target.health.isUp)
-        checker.deliver(target.server, target.pool, result)
+            transition: transition, up: target.health.isUp, replicationOffset: success ? offset : nil)
+        report(target, result)
         scheduleNext(target, after: started)
+    }
+
+    /// Hands a result to the runtime; a single-primary pool chooses first, with the server's
+    /// new health, so workers never see the old primary gone before its successor is set.
+    private func report(_ target: CheckTarget, _ result: HealthResult) {
+        target.reported = true
+        target.lastSuccess = result.success
+        if result.success || target.kindChanged {
+            target.server.checkPassed.store(result.success, ordering: .relaxed)
+            target.kindChanged = false
+        }
+        if target.pool.settings.singlePrimary || elections[ObjectIdentifier(target.pool)] != nil {
+            elect(target.pool, reporting: (target.server, result.up))
+        }
+        checker.deliver(target.server, target.pool, result)
     }
 
     static func connectReason(_ error: Errno) -> String {

@@ -33,6 +33,9 @@ package final class HealthChecker: Sendable {
     let onResult: OnResult
     let wake: EventFD
     let stopping = Atomic<Bool>(false)
+    /// `single-primary` choices are to be made again (a server's admin state, the pool's
+    /// settings or membership changed).
+    let reelect = Atomic<Bool>(false)
     private let thread = Mutex<ThreadHandle?>(nil)
     let registry = Mutex(Registry())
     /// Live connect failures reported by workers, applied on the checker thread.
@@ -59,6 +62,14 @@ package final class HealthChecker: Sendable {
             return Self.enroll(pool, first: first, &reg)
         }
         if changed { pool.changed() }
+        reelect.store(true, ordering: .releasing)
+        wake.signal()
+    }
+
+    /// Something a `single-primary` choice depends on changed outside the checks (an admin
+    /// state, a removed server): the checker chooses again at once (otherwise within a second).
+    package func reconsider() {
+        reelect.store(true, ordering: .releasing)
         wake.signal()
     }
 

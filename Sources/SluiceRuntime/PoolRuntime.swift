@@ -13,6 +13,9 @@ package final class ServerRuntime: Sendable {
     package let weight: Atomic<Int>
     /// Up by health checks (set from `init-state` when the checker first watches the server).
     package let healthy: Atomic<Bool>
+    /// A probe of the pool's current check has passed since the checker took the server (a
+    /// server up by `init-state up` alone has not shown it passes a role check).
+    package let checkPassed = Atomic<Bool>(false)
     /// Deleted (`del server`, reload): drains, then leaves the table's visible part.
     package let removing = Atomic<Bool>(false)
     /// When the server stopped taking new sessions (drain, maint, removal); 0 while ready.
@@ -53,6 +56,13 @@ package final class ServerRuntime: Sendable {
         healthy.load(ordering: .relaxed) && adminState == .ready && !removing.load(ordering: .relaxed)
     }
 
+    /// Passes its pool's check as far as `single-primary` and `sluice_pool_primaries` are
+    /// concerned: up (rise/fall), with a passing probe behind it, still checked (not `maint`)
+    /// and not being removed.
+    package var passesCheck: Bool {
+        healthy.load(ordering: .relaxed) && checkPassed.load(ordering: .relaxed) && adminState != .maint
+            && !removing.load(ordering: .relaxed)
+    }
 
     /// Removed and drained: no longer shown nor found by name.
     package var gone: Bool {
@@ -115,12 +125,24 @@ package final class PoolRuntime: Sendable {
     private let current: Mutex<PoolConfig>
     /// Clients waiting for a server slot (`maxconn`), oldest first, across all workers.
     let waiting = Mutex<[QueuedClient]>([])
+    /// PrimaryGate.code; written by the health checker only.
+    private let primaryCode: Atomic<Int>
 
     package init(index: Int, _ config: PoolConfig) {
         self.index = index
         self.name = config.name
         self.current = Mutex(config)
         self.table = Mutex(config.servers.map { ServerRuntime($0) })
+        // A new pool with single-primary takes no sessions until the checker's first choice.
+        primaryCode = Atomic((config.settings.singlePrimary ? PrimaryGate.noPrimary : .off).code)
+    }
+
+    /// Which servers may take new sessions under `single-primary` (`off` when it is off).
+    package var primaryGate: PrimaryGate { PrimaryGate(code: primaryCode.load(ordering: .relaxed)) }
+
+    /// Sets the gate and, when it moved, bumps the version (health checker thread only).
+    func publish(_ gate: PrimaryGate) {
+        if primaryCode.exchange(gate.code, ordering: .relaxed) != gate.code { changed() }
     }
 
     /// The configuration in force (a reload replaces it; workers read their own copy).

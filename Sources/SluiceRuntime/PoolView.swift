@@ -1,7 +1,7 @@
 // A worker's own copy of one pool's server table and its balancer, refreshed when the
-// pool's version moves (a state, weight, membership or settings change, or a slow-start
-// step), so picks read no lock. With `all-down any` a second balancer that ignores health
-// is tried when no server is up.
+// pool's version moves (a state, weight, membership or settings change, a slow-start step or
+// a new `single-primary` choice), so picks read no lock. With `all-down any` a second
+// balancer that ignores health is tried when no server is up.
 import SluiceCore
 import SluiceSys
 import Synchronization
@@ -14,24 +14,34 @@ struct PoolView {
     private(set) var balancer: PoolBalancer
     private var fallback: PoolBalancer?
     private var version: UInt64
+    /// `single-primary`: the servers allowed new sessions, as of the last refresh.
+    private var gate: PrimaryGate
 
     init(_ pool: PoolRuntime) {
         self.pool = pool
         version = pool.version.load(ordering: .acquiring)
         settings = pool.settings
         servers = pool.allServers
+        gate = pool.primaryGate
         balancer = PoolBalancer(.roundrobin, [])
         rebuild()
+    }
+
+    /// Server `id` as the balancer (or, `fallback`, the `all-down any` one) sees it now.
+    private func view(_ id: ServerID, now: Instant, slowstart: Duration, fallback: Bool = false) -> BalancerServer {
+        var view = servers[id].balancerView(now: now, slowstart: slowstart, ignoringHealth: fallback)
+        if !gate.admits(id, fallback: fallback) { view.usable = false }
+        return view
     }
 
     private mutating func rebuild() {
         let now = Instant.now()
         let slowstart = settings.slowstart
         balancer = PoolBalancer(
-            settings.balance, servers.map { $0.balancerView(now: now, slowstart: slowstart) }, hashKey: settings.hashKey)
+            settings.balance, servers.indices.map { view($0, now: now, slowstart: slowstart) }, hashKey: settings.hashKey)
         fallback = settings.allDown == .any
             ? PoolBalancer(
-                settings.balance, servers.map { $0.balancerView(now: now, slowstart: slowstart, ignoringHealth: true) },
+                settings.balance, servers.indices.map { view($0, now: now, slowstart: slowstart, fallback: true) },
                 hashKey: settings.hashKey)
             : nil
     }
@@ -47,6 +57,7 @@ struct PoolView {
         version = current
         let before = settings
         settings = pool.settings
+        gate = pool.primaryGate
         let latest = pool.allServers
         if latest.count != servers.count || settings.balance != before.balance || settings.allDown != before.allDown
             || settings.hashKey != before.hashKey {
@@ -55,13 +66,14 @@ struct PoolView {
             return
         }
         let now = Instant.now()
-        for (id, server) in servers.enumerated() {
-            let view = server.balancerView(now: now, slowstart: settings.slowstart)
-            balancer.setUsable(id, view.usable)
-            balancer.setWeight(id, view.weight)
+        for id in servers.indices {
+            let main = view(id, now: now, slowstart: settings.slowstart)
+            balancer.setUsable(id, main.usable)
+            balancer.setWeight(id, main.weight)
             if fallback != nil {
-                fallback?.setUsable(id, server.balancerView(now: now, slowstart: .zero, ignoringHealth: true).usable)
-                fallback?.setWeight(id, view.weight)
+                let usable = view(id, now: now, slowstart: .zero, fallback: true).usable
+                fallback?.setUsable(id, usable)
+                fallback?.setWeight(id, main.weight)
             }
         }
     }
@@ -94,8 +106,9 @@ struct PoolView {
     private mutating func restore(_ ids: [ServerID]) {
         let now = Instant.now()
         for id in ids {
-            balancer.setUsable(id, servers[id].balancerView(now: now, slowstart: .zero).usable)
-            fallback?.setUsable(id, servers[id].balancerView(now: now, slowstart: .zero, ignoringHealth: true).usable)
+            balancer.setUsable(id, view(id, now: now, slowstart: .zero).usable)
+            let usable = view(id, now: now, slowstart: .zero, fallback: true).usable
+            fallback?.setUsable(id, usable)
         }
     }
 }

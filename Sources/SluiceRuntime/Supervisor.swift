@@ -86,7 +86,6 @@ package final class Supervisor {
         _ signals: borrowing SignalFD, _ epoll: borrowing Epoll, shared: SharedState, workerCount: Int,
         services: OperatorServices
     ) -> Int32 {
-        warnUnimplemented()
         for channel in channels {
             let listeners = self.listeners
             let peers = channels
@@ -193,12 +192,5 @@ package final class Supervisor {
         }
         for l in listeners { l.fd.close() }
         listeners = []
-    }
-
-    /// Settings that are stored but not acted on yet; said once at start so nobody relies on them unknowingly.
-    func warnUnimplemented() {
-        for pool in config.pools where pool.settings.singlePrimary {
-            logger.warn("single-primary is not implemented yet", ["pool": pool.name])
-        }
     }
 }

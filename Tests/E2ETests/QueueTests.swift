@@ -28,7 +28,7 @@ extension E2E {
             let sluice = try SluiceProcess(config: Self.config(socket: socket, port: port, server: a.port, queue: "10s"))
             func queued() throws -> String {
                 try SluiceCommand.run(["-s", socket, "show", "pools"], binary: "sluicectl").stdout
-                    .split(separator: "\n").last?.split(separator: " ").last.map(String.init) ?? "?"
+                    .split(separator: "\n").last?.split(separator: " ").dropFirst(7).first.map(String.init) ?? "?"  // QUEUE
             }
             let (first, name) = try Greetings.connect(port: port)
             #expect(name == "a")

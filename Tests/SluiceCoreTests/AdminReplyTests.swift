@@ -62,24 +62,41 @@ import Testing
             PoolSnapshot(
                 name: "db", mode: "tcp", balance: "leastconn", binds: ["0.0.0.0:5432", "[::]:5432"], serversUp: 2,
                 serversTotal: 3, sessionsCurrent: 5, sessionsTotal: 1234, queue: 0),
-            PoolSnapshot(
-                name: "cache", mode: "tcp", balance: "hash", binds: ["fd:redis"], serversUp: 1, serversTotal: 1),
+            Self.primaryPool(name: "cache", binds: ["fd:redis"], up: 1, total: 1, primaries: 2, primary: "r2"),
+            Self.primaryPool(name: "pg", binds: ["fd:pg"], up: 0, total: 2, primaries: 0, primary: nil),
         ]
         #expect(
             AdminReplyText.pools(pools, json: false).text == """
-                POOL   MODE  BALANCE    BINDS                   SERVERS  SESSIONS  TOTAL  QUEUE
-                db     tcp   leastconn  0.0.0.0:5432,[::]:5432  2/3      5         1234   0
-                cache  tcp   hash       fd:redis                1/1      0         0      0
+                POOL   MODE  BALANCE    BINDS                   SERVERS  SESSIONS  TOTAL  QUEUE  PRIMARIES  PRIMARY
+                db     tcp   leastconn  0.0.0.0:5432,[::]:5432  2/3      5         1234   0      -          -
+                cache  tcp   hash       fd:redis                1/1      0         0      0      2          r2
+                pg     tcp   leastconn  fd:pg                   0/2      0         0      0      0          none
 
                 """)
         #expect(
             AdminReplyText.pools(Array(pools.prefix(1)), json: true).text
-                == #"[{"name":"db","mode":"tcp","balance":"leastconn","binds":["0.0.0.0:5432","[::]:5432"],"servers_up":2,"servers_total":3,"sessions_current":5,"sessions_total":1234,"queue":0}]"#
+                == #"[{"name":"db","mode":"tcp","balance":"leastconn","binds":["0.0.0.0:5432","[::]:5432"],"servers_up":2,"servers_total":3,"sessions_current":5,"sessions_total":1234,"queue":0,"primaries":null,"single_primary":false,"primary":null}]"#
+                + "\n")
+        #expect(
+            AdminReplyText.pools(Array(pools[1...]), json: true).text
+                == #"[{"name":"cache","mode":"tcp","balance":"hash","binds":["fd:redis"],"servers_up":1,"servers_total":1,"sessions_current":0,"sessions_total":0,"queue":0,"primaries":2,"single_primary":true,"primary":"r2"},"#
+                + #"{"name":"pg","mode":"tcp","balance":"leastconn","binds":["fd:pg"],"servers_up":0,"servers_total":2,"sessions_current":0,"sessions_total":0,"queue":0,"primaries":0,"single_primary":true,"primary":null}]"#
                 + "\n")
         #expect(AdminReplyText.pools([], json: true).text == "[]\n")
         #expect(
             AdminReplyText.pools([], json: false).text
-                == "POOL  MODE  BALANCE  BINDS  SERVERS  SESSIONS  TOTAL  QUEUE\n")
+                == "POOL  MODE  BALANCE  BINDS  SERVERS  SESSIONS  TOTAL  QUEUE  PRIMARIES  PRIMARY\n")
+    }
+
+    /// A pool with a role check and `single-primary on`.
+    static func primaryPool(name: String, binds: [String], up: Int, total: Int, primaries: Int, primary: String?) -> PoolSnapshot {
+        var p = PoolSnapshot(
+            name: name, mode: "tcp", balance: name == "cache" ? "hash" : "leastconn", binds: binds, serversUp: up,
+            serversTotal: total)
+        p.primaries = primaries
+        p.singlePrimary = true
+        p.primary = primary
+        return p
     }
 
     @Test func serversTextAndJSON() {

@@ -88,6 +88,49 @@ import Testing
         #expect(outcome == (c.failure.map { .fail($0) } ?? .pass))
     }
 
+    /// Shaped like redis 7.0's `INFO replication` of a master with a replica; offset at UInt64.max.
+    static let masterWithReplica = [
+        "# Replication", "role:master", "connected_slaves:1",
+        "slave0:ip=127.0.0.1,port=17002,state=online,offset=1234,lag=0", "master_failover_state:no-failover",
+        "master_replid:2cf9866042c46b02a66dcc5bc611ee443f2adb76",
+        "master_replid2:0000000000000000000000000000000000000000", "master_repl_offset:18446744073709551615",
+        "second_repl_offset:-1", "repl_backlog_active:1",
+    ].joined(separator: "\r\n") + "\r\n"
+
+    @Test(arguments: [
+        (HealthProbeTests.masterWithReplica, UInt64?.some(.max)),
+        ("# Replication\r\nrole:master\r\nmaster_repl_offset:0\r\n", 0),
+        ("master_repl_offset:42\nrole:master\n", 42),  // first line, bare LF
+        ("# Replication\r\nrole:master\r\n", nil),  // no such line
+        ("role:master\r\nmaster_repl_offset:\r\n", nil),  // empty
+        ("role:master\r\nmaster_repl_offset:12x\r\n", nil),  // not a number
+        ("role:master\r\nmaster_repl_offset:18446744073709551616\r\n", nil),  // over UInt64.max
+        ("role:master\r\nx_master_repl_offset:7\r\n", nil),  // another key ending the same way
+    ])
+    func replicationOffsetAtEverySplit(_ body: String, _ expected: UInt64?) {
+        let reply = Array("$\(body.utf8.count)\r\n\(body)\r\n".utf8)
+        for split in 0...reply.count {
+            var state = MatcherState(.respBulkContains(Array("role:master".utf8)))
+            var outcome = state.feed(reply[..<split])
+            #expect(state.replicationOffset == nil || outcome == .pass, "no offset before the reply is whole")
+            if outcome == .needMore { outcome = state.feed(reply[split...]) }
+            #expect(outcome == .pass, "split \(split)")
+            #expect(state.replicationOffset == expected, "split \(split)")
+        }
+        // One byte at a time.
+        var state = MatcherState(.respBulkContains(Array("role:master".utf8)))
+        var outcome = MatchOutcome.needMore
+        for b in reply where outcome == .needMore { outcome = state.feed([b]) }
+        #expect(outcome == .pass && state.replicationOffset == expected)
+    }
+
+    @Test func aFailingRoleCheckCarriesNoOffset() {
+        let body = "# Replication\r\nrole:slave\r\nmaster_repl_offset:99\r\n"
+        var state = MatcherState(.respBulkContains(Array("role:master".utf8)))
+        #expect(state.feed(Array("$\(body.utf8.count)\r\n\(body)\r\n".utf8)) == .fail("role:slave"))
+        #expect(state.replicationOffset == nil)
+    }
+
     @Test func containsGivesUpAfterLimit() {
         var state = MatcherState(.contains(Array("needle".utf8)), limit: 1000)
         var outcome = MatchOutcome.needMore

@@ -90,6 +90,9 @@ import Testing
         #expect(parsed.types["sluice_server_connect_seconds"] == "histogram")
         #expect(parsed.types["sluice_rejected_total"] == "counter")
         #expect(parsed.value("sluice_uptime_seconds", [:]) == 99)
+        // Only pools with a role check have sluice_pool_primaries.
+        #expect(parsed.value("sluice_pool_primaries", ["pool": "db"]) == 1)
+        #expect(parsed.value("sluice_pool_primaries", ["pool": "cache"]) == nil)
         #expect(parsed.value("sluice_bytes_total", ["pool": "db", "direction": "out"]) == 5000)
         for (reason, count) in [("maxconn", 2.0), ("queue-timeout", 0), ("no-server", 0), ("connect-failed", 1)] {
             #expect(parsed.value("sluice_rejected_total", ["pool": "db", "reason": reason]) == count)

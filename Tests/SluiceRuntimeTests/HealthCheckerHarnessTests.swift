@@ -55,9 +55,11 @@ enum HealthHarness {
     static func pool(
         _ kind: CheckKind, servers: [(String, UInt16)], interval: Duration = .milliseconds(100),
         timeout: Duration = .milliseconds(1000), rise: Int = 2, fall: Int = 3, jitter: Int = 10,
-        initState: InitState = .down, observe: Bool = false, checkPorts: [String: UInt16] = [:]
+        initState: InitState = .down, observe: Bool = false, checkPorts: [String: UInt16] = [:],
+        singlePrimary: Bool = false
     ) -> PoolRuntime {
         var config = PoolConfig(name: "p")
+        config.settings.singlePrimary = singlePrimary
         config.settings.check.kind = kind
         config.settings.check.interval = interval
         config.settings.check.timeout = timeout

@@ -1,6 +1,7 @@
 // `redis` and `redis-master` checks against real redis-server processes: a failover
 // (promote the replica, demote the old master) is seen within interval x fall plus a margin,
-// and AUTH with `requirepass` passes only with the right password.
+// passing results carry the master's replication offset, and AUTH with `requirepass` passes
+// only with the right password.
 import Foundation
 import SluiceCore
 import SluiceRuntime
@@ -55,6 +56,9 @@ final class HealthTestRedis {
         guard recorder.waitTransition("r1", .wentUp) else { return }
         guard recorder.wait("r2", "a role:slave failure", { $0.contains { $0.reason == "role:slave" } }) else { return }
         #expect(recorder.results("r2").allSatisfy { $0.transition == nil }, "the replica never comes up")
+        // A passing redis-master check carries the master's replication offset (single-primary).
+        #expect(recorder.results("r1").filter(\.success).allSatisfy { $0.replicationOffset != nil })
+        #expect(recorder.results("r2").allSatisfy { $0.replicationOffset == nil })
 
         let seen1 = recorder.results("r1").count
         let seen2 = recorder.results("r2").count

@@ -66,6 +66,8 @@ extension AdminReplyText {
         return AdminReplyText(TextTable.render(header: nil, rows: rows))
     }
 
+    /// PRIMARIES: servers passing the role check (`-` without one; above 1 is a conflict).
+    /// PRIMARY: with `single-primary on`, the server taking new sessions (`none` while none is).
     package static func pools(_ list: [PoolSnapshot], json: Bool) -> AdminReplyText {
         if json {
             return AdminReplyText(
@@ -77,15 +79,19 @@ extension AdminReplyText {
                             .init("servers_up", .int(p.serversUp)), .init("servers_total", .int(p.serversTotal)),
                             .init("sessions_current", .int(p.sessionsCurrent)),
                             .init("sessions_total", .uint(p.sessionsTotal)), .init("queue", .int(p.queue)),
+                            .init("primaries", p.primaries.map { .int($0) } ?? .null),
+                            .init("single_primary", .bool(p.singlePrimary)),
+                            .init("primary", p.primary.map { .string($0) } ?? .null),
                         ])
                     }
                 ).text)
         }
-        let header = ["POOL", "MODE", "BALANCE", "BINDS", "SERVERS", "SESSIONS", "TOTAL", "QUEUE"]
+        let header = ["POOL", "MODE", "BALANCE", "BINDS", "SERVERS", "SESSIONS", "TOTAL", "QUEUE", "PRIMARIES", "PRIMARY"]
         let rows = list.map { p in
             [
                 p.name, p.mode, p.balance, p.binds.joined(separator: ","), "\(p.serversUp)/\(p.serversTotal)",
-                String(p.sessionsCurrent), String(p.sessionsTotal), String(p.queue),
+                String(p.sessionsCurrent), String(p.sessionsTotal), String(p.queue), p.primaries.map(String.init) ?? "",
+                p.singlePrimary ? p.primary ?? "none" : "",
             ]
         }
         return AdminReplyText(TextTable.render(header: header, rows: rows))

@@ -52,14 +52,19 @@ package struct PoolSnapshot: Sendable, Equatable {
     package var sessionsTotal: UInt64
     /// Clients waiting for a free server slot.
     package var queue: Int
+    /// Servers passing the pool's role check (redis-master, http); nil without one. More
+    /// than one is a conflict (`single-primary` keeps new sessions on one of them).
+    package var primaries: Int? = nil
+    /// `single-primary on`.
+    package var singlePrimary = false
+    /// With `single-primary on`: the server taking new sessions; nil while none is.
+    package var primary: String? = nil
     // Metrics only (not columns of `show pools`):
     package var bytesIn: UInt64 = 0
     package var bytesOut: UInt64 = 0
     /// Rejected clients per reason; missing reasons count 0.
     package var rejected: [RejectReason: UInt64] = [:]
     package var udpFlows: Int = 0
-    /// Servers passing a role check (`single-primary`); 0 without a role check.
-    package var primaries: Int = 0
 
     package init(
         name: String, mode: String, balance: String, binds: [String], serversUp: Int, serversTotal: Int,

@@ -87,6 +87,15 @@ package enum CheckKind: Sendable, Equatable {
     case http(path: String, expectStatus: Int)
     case send([UInt8], expect: [UInt8])
     case none
+
+    /// A check that tells the primary from the others (`redis-master`; `http`, as against
+    /// Patroni's `/primary`): `single-primary` needs one, `sluice_pool_primaries` counts it.
+    package var isRoleCheck: Bool {
+        switch self {
+        case .redisMaster, .http: true
+        default: false
+        }
+    }
 }
 
 package struct CheckConfig: Sendable, Equatable {

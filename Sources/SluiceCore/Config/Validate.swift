@@ -51,15 +51,11 @@ enum ConfigValidator {
                     serverLines[server.name] = server.line
                 }
             }
-            if p.settings.singlePrimary {
-                switch p.settings.check.kind {
-                case .redisMaster, .http: break
-                default:
-                    report(
-                        p.line,
-                        "pool '\(p.name)' has single-primary on without a role check (expected check redis-master or check http)"
-                    )
-                }
+            if p.settings.singlePrimary && !p.settings.check.kind.isRoleCheck {
+                report(
+                    p.line,
+                    "pool '\(p.name)' has single-primary on without a role check (expected check redis-master or check http)"
+                )
             }
         }
         let config = Config(file: file, global: parsed.global, pools: pools.map(\.config))

@@ -12,9 +12,12 @@ package struct HealthResult: Sendable, Equatable, CustomStringConvertible {
     package var transition: HealthTransition?
     /// The server's health after this result.
     package var up: Bool
+    /// `master_repl_offset` of a passing `redis-master` check (`single-primary` compares it).
+    package var replicationOffset: UInt64?
 
     package init(
-        success: Bool, reason: String, duration: Duration?, observed: Bool = false, transition: HealthTransition?, up: Bool
+        success: Bool, reason: String, duration: Duration?, observed: Bool = false, transition: HealthTransition?, up: Bool,
+        replicationOffset: UInt64? = nil
     ) {
         self.success = success
         self.reason = reason
@@ -22,6 +25,7 @@ package struct HealthResult: Sendable, Equatable, CustomStringConvertible {
         self.observed = observed
         self.transition = transition
         self.up = up
+        self.replicationOffset = replicationOffset
     }
 
     /// The last-check text `show servers` shows: `ok`, `timeout after 1000ms`, `observed: connect refused`.

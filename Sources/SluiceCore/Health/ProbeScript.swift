@@ -42,6 +42,9 @@ package struct MatcherState: Sendable {
     /// The reply is already known to be wrong; waiting for its first line to report it.
     private var mismatched = false
     private var outcome = MatchOutcome.needMore
+    /// `master_repl_offset:` of a passing RESP bulk reply (Redis `INFO replication`), for
+    /// `single-primary`; nil when the reply has no such line or it is not a number.
+    package private(set) var replicationOffset: UInt64?
 
     /// `limit`: the most bytes read before the reply counts as too long (64 KiB by default).
     package init(_ matcher: Matcher, limit: Int = 65536) {
@@ -132,8 +135,9 @@ package struct MatcherState: Sendable {
         guard buffer[bodyStart + length] == 0x0D, buffer[bodyStart + length + 1] == 0x0A else {
             return .fail("bad RESP bulk string end")
         }
-        if Self.find(needle, in: body) != nil { return .pass }
-        return .fail(Self.missingReason(needle, in: body))
+        guard Self.find(needle, in: body) != nil else { return .fail(Self.missingReason(needle, in: body)) }
+        replicationOffset = Self.unsignedField(Self.replicationOffsetKey, in: body)
+        return .pass
     }
 
     private func evaluateHTTP(_ code: Int) -> MatchOutcome {
@@ -160,6 +164,34 @@ package struct MatcherState: Sendable {
     }
 
     // MARK: helpers
+
+    static let replicationOffsetKey = Array("master_repl_offset:".utf8)
+
+    /// The unsigned decimal value of the line `key...` (key includes its colon) of an INFO
+    /// body; nil when the line is missing, empty, not all digits or over UInt64.max.
+    static func unsignedField(_ key: [UInt8], in body: ArraySlice<UInt8>) -> UInt64? {
+        var lineStart = body.startIndex
+        while lineStart < body.endIndex {
+            let lineEnd = body[lineStart...].firstIndex(of: 0x0A) ?? body.endIndex
+            var line = body[lineStart..<lineEnd]
+            if line.last == 0x0D { line = line.dropLast() }
+            if line.starts(with: key) {
+                let digits = line.dropFirst(key.count)
+                guard !digits.isEmpty else { return nil }
+                var value: UInt64 = 0
+                for d in digits {
+                    guard d >= 0x30 && d <= 0x39 else { return nil }
+                    let (times, o1) = value.multipliedReportingOverflow(by: 10)
+                    let (sum, o2) = times.addingReportingOverflow(UInt64(d - 0x30))
+                    guard !o1 && !o2 else { return nil }
+                    value = sum
+                }
+                return value
+            }
+            lineStart = lineEnd + 1
+        }
+        return nil
+    }
 
     static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
         guard !needle.isEmpty else { return haystack.startIndex }

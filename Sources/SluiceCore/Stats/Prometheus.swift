@@ -32,8 +32,10 @@ package enum Prometheus {
         }
         out.family("sluice_udp_flows_current", "gauge", "UDP client flows tracked now.")
         for p in m.pools { out.sample("sluice_udp_flows_current", [("pool", p.name)], p.udpFlows) }
-        out.family("sluice_pool_primaries", "gauge", "Servers passing a role check.")
-        for p in m.pools { out.sample("sluice_pool_primaries", [("pool", p.name)], p.primaries) }
+        out.family("sluice_pool_primaries", "gauge", "Servers passing a role check (pools with one).")
+        for p in m.pools {
+            if let primaries = p.primaries { out.sample("sluice_pool_primaries", [("pool", p.name)], primaries) }
+        }
 
         out.family("sluice_server_up", "gauge", "1 when the server's checks pass, else 0.")
         for s in m.servers { out.sample("sluice_server_up", labels(s), s.health == .up ? 1 : 0) }
