@@ -1,7 +1,13 @@
 """Markdown report and SVG chart from the raw results (bench/results/latest.json).
-Every ✅/❌ is computed here from the medians; nothing is typed in by hand."""
+Every ✅/❌ is computed here from the medians; nothing is typed in by hand. The one
+hand-written part is bench/ANALYSIS.md (what remains and why), included as it is.
+`python3 bench/report.py [DIR]` writes the report again from DIR/latest.json."""
+import json
 import os
 import statistics
+import sys
+
+ANALYSIS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ANALYSIS.md")
 
 PROXIES = ["sluice", "haproxy", "haproxy-splice", "nginx"]
 OTHERS = ["haproxy", "haproxy-splice", "nginx"]
@@ -229,6 +235,9 @@ def write(results, out):
     L += ["", "\"best peer\" = the best median among HAProxy, HAProxy splice and nginx stream (highest throughput, "
           "lowest latency, taken separately).", "",
           "## Summary", "", summary_table(results, labels), "", "![ratios to direct](latest.svg)", ""]
+    if os.path.exists(ANALYSIS):
+        with open(ANALYSIS) as f:
+            L += [f.read().rstrip(), ""]
     sections = [
         ("Bulk throughput (iperf3)", f"`iperf3 -t {st['bulk_secs']} -P 1|4`, client → proxy → server; "
          "CPU-seconds per GB = proxy utime+stime (/proc/PID/stat, all threads; nginx: master + workers) over the run "
@@ -282,3 +291,9 @@ def write(results, out):
     L += ["Raw numbers: [latest.json](latest.json). Produced by `bench/run.py`; see [bench/README.md](../README.md).", ""]
     with open(os.path.join(out, "latest.md"), "w") as f:
         f.write("\n".join(L))
+
+
+if __name__ == "__main__":
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    with open(os.path.join(out, "latest.json")) as f:
+        write(json.load(f), out)
