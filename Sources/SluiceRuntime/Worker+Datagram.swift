@@ -51,9 +51,22 @@ extension Worker {
         for i in from..<(from + sent) { bytes += datagrams.length(i) }
         flows[slot].bytesIn &+= UInt64(bytes)
         flows[slot].lastActivity = now
-        let pool = pools[flows[slot].pool]
-        pool.pool.stats.bytesIn.add(UInt64(bytes), ordering: .relaxed)
-        pool.servers[flows[slot].serverID].stats.bytesIn.add(UInt64(bytes), ordering: .relaxed)
+        countBytes(slot, in: UInt64(bytes), out: 0)
+    }
+
+    /// Adds to the pool's and the server's byte counters (no copy of the pool view: this runs
+    /// per batch).
+    private func countBytes(_ slot: UInt32, in bytesIn: UInt64, out bytesOut: UInt64) {
+        let index = flows[slot].pool
+        let id = flows[slot].serverID
+        if bytesIn > 0 {
+            pools[index].pool.stats.bytesIn.add(bytesIn, ordering: .relaxed)
+            pools[index].servers[id].stats.bytesIn.add(bytesIn, ordering: .relaxed)
+        }
+        if bytesOut > 0 {
+            pools[index].pool.stats.bytesOut.add(bytesOut, ordering: .relaxed)
+            pools[index].servers[id].stats.bytesOut.add(bytesOut, ordering: .relaxed)
+        }
     }
 
     /// Replies from the flow's server, sent on to its client.
@@ -84,9 +97,7 @@ extension Worker {
             for i in 0..<sent { bytes += datagrams.length(i) }
             flows[slot].bytesOut &+= UInt64(bytes)
             flows[slot].lastActivity = now
-            let pool = pools[flows[slot].pool]
-            pool.pool.stats.bytesOut.add(UInt64(bytes), ordering: .relaxed)
-            pool.servers[flows[slot].serverID].stats.bytesOut.add(UInt64(bytes), ordering: .relaxed)
+            countBytes(slot, in: 0, out: UInt64(bytes))
             if n < datagrams.capacity { return }
         }
     }
@@ -275,7 +286,7 @@ extension Worker {
             guard f.live, pool == nil || f.pool == pool else { continue }
             rows.append(SessionSnapshot(
                 id: f.id, pool: pools[f.pool].pool.name, server: pools[f.pool].servers[f.serverID].name,
-                client: "udp \(f.client)", ageSeconds: now.millis(since: f.started) / 1000,
+                client: "\(f.client)", ageSeconds: now.millis(since: f.started) / 1000,
                 bytesIn: f.bytesIn, bytesOut: f.bytesOut))
         }
         return rows

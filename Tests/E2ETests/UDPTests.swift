@@ -25,7 +25,7 @@ extension E2E {
             defer { for b in backends { b.stop() } }
             let dir = try TempDirectory(prefix: "sluice-udp")
             let socket = dir.path("admin.sock")
-            let (p1, p2) = (try FreePort.udp(), try FreePort.udp(host: "0.0.0.0"))
+            let (p1, p2, p6) = (try FreePort.udp(), try FreePort.udp(host: "0.0.0.0"), try FreePort.udp(host: "::"))
             let sluice = try SluiceProcess(config: """
                 global
                     workers 2
@@ -33,16 +33,18 @@ extension E2E {
                 pool dns
                     bind 127.0.0.1:\(p1)
                     bind 0.0.0.0:\(p2)
+                    bind [::]:\(p6)
                     mode udp
                     balance roundrobin
                 \(backends.map { "    server \($0.name) 127.0.0.1:\($0.port)" }.joined(separator: "\n"))
                 """)
-            // 0.0.0.0 binds answer from the address written to, here 127.0.0.9, not 127.0.0.1.
+            // Wildcard binds answer from the address written to: 127.0.0.9 (not 127.0.0.1), ::1.
             var clients: [UDPClient] = []
             for source in (2...7).map({ "127.0.0.\($0)" }) {
                 clients.append(try UDPClient(source: source, to: "127.0.0.1", port: p1))
                 clients.append(try UDPClient(source: source, to: "127.0.0.9", port: p2))
             }
+            clients.append(try UDPClient(source: "::1", to: "::1", port: p6))
             var owners: Set<String> = []
             var sent = 0
             for (i, client) in clients.enumerated() {
@@ -57,11 +59,11 @@ extension E2E {
             }
             #expect(owners == ["a", "b"])
             let metrics = try Self.metrics(socket)
-            #expect(metrics.contains(#"sluice_udp_flows_current{pool="dns"} 12"#), "\(metrics)")
-            #expect(metrics.contains(#"sluice_sessions_current{pool="dns"} 12"#))
+            #expect(metrics.contains(#"sluice_udp_flows_current{pool="dns"} 13"#), "\(metrics)")
+            #expect(metrics.contains(#"sluice_sessions_current{pool="dns"} 13"#))
             #expect(metrics.contains(#"sluice_bytes_total{pool="dns",direction="in"} \#(sent)"#))
             let sessions = try SluiceCommand.run(["-s", socket, "show", "sessions", "dns"], binary: "sluicectl").stdout
-            #expect(sessions.split(separator: "\n").filter { $0.contains(" udp 127.0.0.") }.count == 12, "\(sessions)")
+            #expect(sessions.split(separator: "\n").filter { $0.contains(" dns ") }.count == 13, "\(sessions)")
             #expect(try sluice.stop() == .exited(0))
         }
 
