@@ -1,7 +1,8 @@
 // `mode udp`: flows per client address:port stick to their server, replies come back
-// byte-exact from the address the client wrote to (also through a 0.0.0.0 bind), flows
+// byte-exact from the address the client wrote to (also through 0.0.0.0 and [::] binds), flows
 // expire after `timeout udp-flow`, `maxconn` caps flows, a server going down moves its
-// flows, an unreachable server is observed down, and systemd may pass the UDP socket.
+// flows, an unreachable server is observed down, reloads add and remove UDP pools, and
+// systemd may pass the UDP socket.
 import Foundation
 import Glibc
 import Testing
