@@ -50,7 +50,7 @@ extension E2E {
             var sent = 0
             for (i, client) in clients.enumerated() {
                 var seen: Set<String> = []
-                for size in [1, 512, 9000, 60000] {
+                for size in [0, 1, 512, 9000, 65000] {
                     let payload = PseudoRandom.bytes(seed: UInt64(i * 100_000 + size), count: size)
                     seen.insert(try sluice.explaining { try client.exchange(payload) })
                     sent += size
@@ -134,6 +134,42 @@ extension E2E {
             #expect(metrics.contains(#"sluice_udp_flows_current{pool="dns"} 8"#), "\(metrics)")
             #expect(metrics.contains(#"sluice_sessions_total{pool="dns"} 8"#))
             #expect(metrics.contains(#"sluice_server_sessions_current{pool="dns",server="b"} 0"#))
+            #expect(try sluice.stop() == .exited(0))
+        }
+
+        /// Drain keeps a server's flows (as TCP sessions) while new clients go elsewhere;
+        /// `kill sessions` ends them, and the client's next datagram opens a new flow.
+        @Test func drainKeepsFlowsAndKillEndsThem() throws {
+            let backends = try ["a", "b"].map { try UDPEchoBackend(name: $0) }
+            defer { for b in backends { b.stop() } }
+            let dir = try TempDirectory(prefix: "sluice-udp")
+            let socket = dir.path("admin.sock")
+            let port = try FreePort.udp()
+            let sluice = try SluiceProcess(config: """
+                global
+                    admin-socket \(socket)
+                pool dns
+                    bind 127.0.0.1:\(port)
+                    mode udp
+                    balance hash
+                \(backends.map { "    server \($0.name) 127.0.0.1:\($0.port)" }.joined(separator: "\n"))
+                """)
+            let clients = try (2...13).map { try UDPClient(source: "127.0.0.\($0)", port: port) }
+            let owners = try clients.map { client in try sluice.explaining { try client.exchange(Array("hi".utf8)) } }
+            #expect(Set(owners) == ["a", "b"])
+            let ctl = { (args: [String]) in try SluiceCommand.run(["-s", socket] + args, binary: "sluicectl") }
+            #expect(try ctl(["set", "server", "dns/a", "state", "drain"]).status == .exited(0))
+            for (client, owner) in zip(clients, owners) {
+                #expect(try client.exchange(Array("still".utf8)) == owner, "a flow left its draining server")
+            }
+            let newcomer = try UDPClient(source: "127.0.0.20", port: port)
+            #expect(try newcomer.exchange(Array("new".utf8)) == "b")
+            #expect(try ctl(["kill", "sessions", "dns/a"]).status == .exited(0))
+            let metrics = try Self.metrics(socket)
+            #expect(metrics.contains(#"sluice_server_sessions_current{pool="dns",server="a"} 0"#), "\(metrics)")
+            for (client, owner) in zip(clients, owners) where owner == "a" {
+                #expect(try client.exchange(Array("after kill".utf8)) == "b")
+            }
             #expect(try sluice.stop() == .exited(0))
         }
 
