@@ -21,6 +21,24 @@ extension E2E {
             return nil
         }
 
+        /// sluice with an admin socket and one `mode udp` pool `dns` on 127.0.0.1 and a free
+        /// port; `pool` is the rest of the pool section. The admin socket is in the process's
+        /// own directory, which lives as long as the process.
+        static func start(_ pool: String) throws -> (SluiceProcess, socket: String, port: UInt16) {
+            let dir = try TempDirectory(prefix: "sluice-udp")
+            let socket = dir.path("admin.sock")
+            let port = try FreePort.udp()
+            let sluice = try SluiceProcess(config: """
+                global
+                    admin-socket \(socket)
+                pool dns
+                    bind 127.0.0.1:\(port)
+                    mode udp
+                \(pool)
+                """, in: dir)
+            return (sluice, socket, port)
+        }
+
         @Test func flowsStickAndRepliesComeByteExactFromTheAddressWritten() throws {
             let backends = try ["a", "b"].map { try UDPEchoBackend(name: $0) }
             defer { for b in backends { b.stop() } }
@@ -71,15 +89,7 @@ extension E2E {
         @Test func maxconnCapsFlowsAndIdleFlowsExpire() throws {
             let backend = try UDPEchoBackend(name: "a")
             defer { backend.stop() }
-            let dir = try TempDirectory(prefix: "sluice-udp")
-            let socket = dir.path("admin.sock")
-            let port = try FreePort.udp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    admin-socket \(socket)
-                pool dns
-                    bind 127.0.0.1:\(port)
-                    mode udp
+            let (sluice, socket, port) = try Self.start("""
                     maxconn 2
                     timeout udp-flow 1s
                     server a 127.0.0.1:\(backend.port)
@@ -105,15 +115,7 @@ extension E2E {
             // while its UDP port still answers, so only the health change moves the flows.
             let agents = try ["agent-a", "agent-b"].map { try GreetingBackend(name: $0) }
             defer { for a in agents { a.stop() } }
-            let dir = try TempDirectory(prefix: "sluice-udp")
-            let socket = dir.path("admin.sock")
-            let port = try FreePort.udp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    admin-socket \(socket)
-                pool dns
-                    bind 127.0.0.1:\(port)
-                    mode udp
+            let (sluice, socket, port) = try Self.start("""
                     balance roundrobin
                     check tcp interval 200ms timeout 200ms rise 1 fall 1
                     server a 127.0.0.1:\(backends[0].port) check-port \(agents[0].port)
@@ -142,15 +144,7 @@ extension E2E {
         @Test func drainKeepsFlowsAndKillEndsThem() throws {
             let backends = try ["a", "b"].map { try UDPEchoBackend(name: $0) }
             defer { for b in backends { b.stop() } }
-            let dir = try TempDirectory(prefix: "sluice-udp")
-            let socket = dir.path("admin.sock")
-            let port = try FreePort.udp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    admin-socket \(socket)
-                pool dns
-                    bind 127.0.0.1:\(port)
-                    mode udp
+            let (sluice, socket, port) = try Self.start("""
                     balance hash
                 \(backends.map { "    server \($0.name) 127.0.0.1:\($0.port)" }.joined(separator: "\n"))
                 """)
@@ -178,15 +172,7 @@ extension E2E {
             defer { live.stop() }
             let dead = try UDPEchoBackend(name: "b")
             dead.stop()  // its port now answers with ICMP port unreachable
-            let dir = try TempDirectory(prefix: "sluice-udp")
-            let socket = dir.path("admin.sock")
-            let port = try FreePort.udp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    admin-socket \(socket)
-                pool dns
-                    bind 127.0.0.1:\(port)
-                    mode udp
+            let (sluice, socket, port) = try Self.start("""
                     balance roundrobin
                     observe on
                     server a 127.0.0.1:\(live.port)
