@@ -33,6 +33,7 @@ package final class Supervisor {
     /// Runs until stopped by a signal; returns the process exit code.
     package func run() -> Int32 {
         let workerCount = config.global.workers ?? SystemInfo.cpuCount
+        checkFileLimit()
         var services = OperatorServices()
         defer { services.stop() }
         do {
@@ -192,5 +193,19 @@ package final class Supervisor {
         }
         for l in listeners { l.fd.close() }
         listeners = []
+    }
+
+    /// Raises the open-files limit and says at start when `maxconn` cannot fit in it, rather
+    /// than letting sessions fail one by one later.
+    func checkFileLimit() {
+        guard let limit = FileLimit.raiseToHard() else { return }
+        // Two sockets per session, and some room for listeners, epoll sets, pipes in flight.
+        let reserve = 32
+        let maxconn = config.global.maxconn
+        guard maxconn > (limit - reserve) / 2 else { return }
+        logger.warn(
+            "the open-files limit holds about \(max(0, (limit - reserve) / 2)) sessions, fewer than maxconn \(maxconn): "
+                + "raise it (LimitNOFILE= in the unit, ulimit -Hn) or lower maxconn; clients beyond it are refused",
+            ["limit": "\(limit)", "needed": "\(2 * maxconn + reserve)"])
     }
 }

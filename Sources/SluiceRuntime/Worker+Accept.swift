@@ -14,9 +14,8 @@ extension Worker {
             } catch {
                 // Out of fds or memory: stop accepting for a moment instead of spinning on a
                 // listener that stays readable.
-                log.error("accept failed; pausing accepts for 100ms", ["listener": listener.name, "error": "\(error)"])
-                unwatchListeners()
-                acceptPausedUntil = now + .milliseconds(100)
+                warnAtMostEverySecond("accept failed; accepting paused for 100ms", ["listener": listener.name, "error": "\(error)"])
+                pauseAccepting()
                 return
             }
             guard let fd = accepted else { return }
@@ -29,6 +28,14 @@ extension Worker {
                 owner.send(.adopt(client: fd, peer: endpoint, pool: listener.pool))
             }
         }
+    }
+
+    /// Stops watching the listeners for 100 ms (out of fds or memory: a listener that stays
+    /// readable would make the loop spin); `checkShutdown` watches them again.
+    mutating func pauseAccepting() {
+        guard accepting else { return }
+        unwatchListeners()
+        acceptPausedUntil = now + .milliseconds(100)
     }
 
     /// The worker that should own a new client: this one, unless another has at least two

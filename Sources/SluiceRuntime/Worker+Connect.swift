@@ -34,11 +34,16 @@ extension Worker {
             sessions[slot].attempts += 1
             sessions[slot].connectStarted = now
             do {
-                let fd = try Socket.stream(v6: server.endpoint.address.isV6)
-                sessions[slot].server = fd
-                Socket.setNoDelay(fd)  // server side; client sockets inherit it from the listener
-                try epoll.add(fd, .sessionSocket,
-                              data: token(.server, slot, sessions[slot].generation))
+                let fd: FD
+                do {
+                    fd = try Socket.stream(v6: server.endpoint.address.isV6)
+                    sessions[slot].server = fd
+                    Socket.setNoDelay(fd)  // server side; client sockets inherit it from the listener
+                    try epoll.add(fd, .sessionSocket, data: token(.server, slot, sessions[slot].generation))
+                } catch {
+                    outOfResources(slot, error)
+                    return
+                }
                 switch try Socket.connect(fd, to: server.endpoint) {
                 case .connected:
                     connected(slot)
@@ -53,6 +58,25 @@ extension Worker {
                 if !connectFailed(slot, error) { return }
             }
         }
+    }
+
+    /// No socket or epoll entry could be had for the server (out of fds or memory): sluice's
+    /// own limit, not the server's fault, so nothing is counted against the server (an
+    /// `observe` pool would otherwise mark healthy servers down), no other server is tried,
+    /// and accepting pauses briefly so clients wait in the backlog instead of being reset in
+    /// a storm.
+    private mutating func outOfResources(_ slot: UInt32, _ error: Errno) {
+        let index = sessions[slot].pool
+        let server = pools[index].servers[sessions[slot].serverID]
+        server.stats.active.wrappingSubtract(1, ordering: .relaxed)
+        sessions[slot].serverID = -1
+        if server.config.maxconn > 0 { slotFreed(pool: index) }
+        pools[index].pool.stats.reject(.maxconn)
+        warnAtMostEverySecond("cannot open a server socket; client refused and accepting paused for 100ms", [
+            "pool": pools[index].pool.name, "client": "\(sessions[slot].peer)", "error": "\(error)",
+        ])
+        finish(slot, aborted: true, reason: "\(error)")
+        pauseAccepting()
     }
 
     /// The server socket reported writable or an error while connecting.

@@ -19,7 +19,7 @@ extension Worker {
             do {
                 n = try datagrams.receive(listener.fd)
             } catch {
-                warnUDP("udp receive failed", ["listener": listener.name, "error": "\(error)"])
+                warnAtMostEverySecond("udp receive failed", ["listener": listener.name, "error": "\(error)"])
                 return
             }
             var run: (slot: UInt32, from: Int, client: IPEndpoint)? = nil
@@ -89,7 +89,7 @@ extension Worker {
                 sent = try datagrams.send(
                     0, n, on: listener.fd, to: flows[slot].clientAddress, source: flows[slot].localAddress)
             } catch {
-                warnUDP("udp reply failed", ["pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)",
+                warnAtMostEverySecond("udp reply failed", ["pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)",
                                                "error": "\(error)"])
                 sent = 0
             }
@@ -179,7 +179,7 @@ extension Worker {
             server.stats.active.wrappingSubtract(1, ordering: .relaxed)
             server.stats.connectFailures.add(1, ordering: .relaxed)
             if counting { pools[index].pool.stats.reject(.connectFailed) }
-            warnUDP("udp flow socket failed", ["pool": pools[index].pool.name, "server": server.name, "error": "\(error)"])
+            warnAtMostEverySecond("udp flow socket failed", ["pool": pools[index].pool.name, "server": server.name, "error": "\(error)"])
             return false
         }
         server.stats.total.add(1, ordering: .relaxed)
@@ -212,7 +212,7 @@ extension Worker {
             server.stats.connectFailures.add(1, ordering: .relaxed)
             if view.settings.observe { shared.health?.observedFailure(server, reason: "udp port unreachable") }
         }
-        warnUDP("udp flow failed", ["pool": view.pool.name, "server": server.name, "client": "\(flows[slot].client)",
+        warnAtMostEverySecond("udp flow failed", ["pool": view.pool.name, "server": server.name, "client": "\(flows[slot].client)",
                                       "error": "\(error)"])
         closeFlow(slot, reason: "\(error)")
     }
@@ -268,14 +268,6 @@ extension Worker {
                 closeFlow(slot, reason: "udp-flow timeout")
             }
         }
-    }
-
-    /// At most one UDP warning a second per worker: a flood of datagrams must not become a
-    /// flood of log lines (the counters still count every one).
-    private mutating func warnUDP(_ message: String, _ fields: KeyValuePairs<String, String>) {
-        guard now.nanoseconds &- udpWarnedAt.nanoseconds >= 1_000_000_000 else { return }
-        udpWarnedAt = now
-        log.warn(message, fields)
     }
 
     /// `show sessions` rows for the flows.

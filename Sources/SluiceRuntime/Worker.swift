@@ -28,7 +28,7 @@ struct Worker: ~Copyable {
     var flows = FlowTable()
     var flowTimers = TimerHeap()
     let datagrams = DatagramBatch(capacity: 32)
-    var udpWarnedAt = Instant(nanoseconds: 0)
+    var limitedWarnAt = Instant(nanoseconds: 0)
     var pipes: PipePool
     /// Small reads are copied through here; never larger than a pipe, so a remainder dst
     /// refused always fits in one empty pipe.
@@ -60,6 +60,14 @@ struct Worker: ~Copyable {
     }
 
     var log: Logger { shared.logger }
+
+    /// At most one such warning a second per worker: a flood (of datagrams, of clients while
+    /// out of fds) must not become a flood of log lines; the counters still count every one.
+    mutating func warnAtMostEverySecond(_ message: String, _ fields: KeyValuePairs<String, String>) {
+        guard now.nanoseconds &- limitedWarnAt.nanoseconds >= 1_000_000_000 else { return }
+        limitedWarnAt = now
+        log.warn(message, fields)
+    }
 
     mutating func watchListeners() throws(Errno) {
         for (i, l) in listeners.enumerated() {

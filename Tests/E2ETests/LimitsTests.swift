@@ -154,5 +154,59 @@ extension E2E {
             }
             #expect(try sluice.stop() == .exited(0))
         }
+    
+        /// Out of file descriptors (sluice under `prlimit --nofile=N`): the start-up log says
+        /// how few sessions fit; clients beyond them are refused or wait in the backlog, never
+        /// blamed on the server (`observe on` would mark it down); freed fds serve again. Two
+        /// limits of different parity: with sessions taking fds in pairs, one of them runs out
+        /// at accept and the other at the server socket.
+        @Test(arguments: [48, 49])
+        func runningOutOfFileDescriptorsBlamesNoServer(limit: Int) throws {
+            let echo = try EchoBackend()
+            defer { echo.stop() }
+            let dir = try TempDirectory(prefix: "sluice-fds")
+            let socket = dir.path("admin.sock")
+            let port = try FreePort.tcp()
+            let sluice = try SluiceProcess(config: """
+                global
+                    workers 1
+                    admin-socket \(socket)
+                pool p
+                    bind 127.0.0.1:\(port)
+                    check none
+                    observe on
+                    server e 127.0.0.1:\(echo.port)
+                """, in: dir, launcher: ["/usr/bin/prlimit", "--nofile=\(limit):\(limit)", "--"])
+            #expect(sluice.logLines(containing: "open-files limit holds about 8 sessions, fewer than maxconn 100000").count == 1)
+            var echoed: [TestClient] = []
+            var refused = 0
+            var waiting: [TestClient] = []
+            for i in 0..<30 {
+                let client = try TestClient(port: port, timeout: .milliseconds(300))
+                try client.send("ping \(i)\n")
+                switch try? client.receive() {
+                case .bytes(let b)?:
+                    #expect(b == Array("ping \(i)\n".utf8))
+                    echoed.append(client)
+                case .eof?, .reset?:
+                    refused += 1
+                    client.close()
+                case nil:
+                    waiting.append(client)  // still in the backlog: accepting is paused
+                }
+            }
+            #expect(echoed.count >= 4 && echoed.count < 30, "echoed \(echoed.count), refused \(refused), waiting \(waiting.count)")
+            #expect(sluice.logLines(containing: "Too many open files").count >= 1)
+            for client in echoed + waiting { client.close() }
+            let again = try TestClient(port: port)
+            try again.send("back\n")
+            #expect(try again.readLine() == "back")
+            again.close()
+            let metrics = try SluiceCommand.run(["-s", socket, "show", "metrics"], binary: "sluicectl").stdout
+            #expect(metrics.contains(#"sluice_server_connect_failures_total{pool="p",server="e"} 0"#), "\(metrics)")
+            #expect(metrics.contains(#"sluice_server_up{pool="p",server="e"} 1"#))
+            #expect(sluice.isRunning)
+            #expect(try sluice.stop() == .exited(0))
+        }
     }
 }
