@@ -177,8 +177,10 @@ extension Worker {
             try epoll.add(socket, [.readable], data: token(.flow, slot, flows[slot].generation))
         } catch {
             server.stats.active.wrappingSubtract(1, ordering: .relaxed)
-            server.stats.connectFailures.add(1, ordering: .relaxed)
-            if counting { pools[index].pool.stats.reject(.connectFailed) }
+            // Out of fds or memory is sluice's limit, not the server's fault (see outOfResources).
+            let local = error.isResourceShortage
+            if !local { server.stats.connectFailures.add(1, ordering: .relaxed) }
+            if counting { pools[index].pool.stats.reject(local ? .maxconn : .connectFailed) }
             warnAtMostEverySecond("udp flow socket failed", ["pool": pools[index].pool.name, "server": server.name, "error": "\(error)"])
             return false
         }

@@ -30,6 +30,11 @@ package struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringC
     package static let hostUnreachable = Errno(rawValue: EHOSTUNREACH)
     package static let networkUnreachable = Errno(rawValue: ENETUNREACH)
 
+    /// Out of descriptors or kernel memory: the process's own limit, not the peer's doing.
+    package var isResourceShortage: Bool {
+        self == .tooManyFiles || self == .tooManyFilesSystem || self == .noBuffers || self == .noMemory
+    }
+
     /// The calling thread's errno; read it on the line right after the failing call.
     @inline(__always)
     package static var current: Errno { Errno(rawValue: Glibc.errno) }
