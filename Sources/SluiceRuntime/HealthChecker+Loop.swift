@@ -211,6 +211,13 @@ final class CheckLoop {
         guard let script = target.script ?? (target.health.isUp ? nil : .connectOnly) else { return }
         let fd: FD
         do { fd = try Socket.stream(v6: target.endpoint.address.isV6) } catch {
+            // Out of fds says nothing about the server: no result, try again next interval.
+            if error.isResourceShortage {
+                checker.logger.warn("health check skipped: no socket", [
+                    "pool": target.pool.name, "server": target.server.name, "error": "\(error)",
+                ])
+                return scheduleNext(target, after: now)
+            }
             return conclude(target, started: now, success: false, reason: "socket: \(error)")
         }
         let connect: ConnectResult

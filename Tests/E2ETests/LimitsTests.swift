@@ -157,7 +157,8 @@ extension E2E {
     
         /// Out of file descriptors (sluice under `prlimit --nofile=N`): the start-up log says
         /// how few sessions fit; clients beyond them are refused or wait in the backlog, never
-        /// blamed on the server (`observe on` would mark it down); freed fds serve again. Two
+        /// blamed on the server (by `observe on`, or by a health check that got no socket);
+        /// freed fds serve again. Two
         /// limits of different parity: with sessions taking fds in pairs, one of them runs out
         /// at accept and the other at the server socket.
         @Test(arguments: [48, 49])
@@ -173,7 +174,7 @@ extension E2E {
                     admin-socket \(socket)
                 pool p
                     bind 127.0.0.1:\(port)
-                    check none
+                    check tcp interval 100ms timeout 1s rise 1 fall 1
                     observe on
                     server e 127.0.0.1:\(echo.port)
                 """, in: dir, launcher: ["/usr/bin/prlimit", "--nofile=\(limit):\(limit)", "--"])
@@ -205,6 +206,7 @@ extension E2E {
             let metrics = try SluiceCommand.run(["-s", socket, "show", "metrics"], binary: "sluicectl").stdout
             #expect(metrics.contains(#"sluice_server_connect_failures_total{pool="p",server="e"} 0"#), "\(metrics)")
             #expect(metrics.contains(#"sluice_server_up{pool="p",server="e"} 1"#))
+            #expect(sluice.logLines(containing: #"msg="server down""#).isEmpty, "\(sluice.stderr)")
             #expect(sluice.isRunning)
             #expect(try sluice.stop() == .exited(0))
         }
