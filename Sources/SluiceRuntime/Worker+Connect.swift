@@ -55,12 +55,18 @@ extension Worker {
                 }
                 return
             } catch {
+                // No free local port (EADDRNOTAVAIL) is sluice's limit too, not the server's.
+                if error == .addressNotAvailable || error.isResourceShortage {
+                    outOfResources(slot, error)
+                    return
+                }
                 if !connectFailed(slot, error) { return }
             }
         }
     }
 
-    /// No socket or epoll entry could be had for the server (out of fds or memory): sluice's
+    /// No socket, epoll entry or local port could be had for the server (out of fds, memory or
+    /// ephemeral ports): sluice's
     /// own limit, not the server's fault, so nothing is counted against the server (an
     /// `observe` pool would otherwise mark healthy servers down), no other server is tried,
     /// and accepting pauses briefly so clients wait in the backlog instead of being reset in

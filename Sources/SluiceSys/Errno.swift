@@ -20,6 +20,7 @@ package struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringC
     package static let brokenPipe = Errno(rawValue: EPIPE)
     package static let timedOut = Errno(rawValue: ETIMEDOUT)
     package static let addressInUse = Errno(rawValue: EADDRINUSE)
+    package static let addressNotAvailable = Errno(rawValue: EADDRNOTAVAIL)
     package static let tooManyFiles = Errno(rawValue: EMFILE)
     package static let tooManyFilesSystem = Errno(rawValue: ENFILE)
     package static let noBuffers = Errno(rawValue: ENOBUFS)
