@@ -1,5 +1,6 @@
 // Choosing a server and connecting to it without blocking, with `retries` on other servers
-// and `timeout connect`.
+// and `timeout connect`. A failure of sluice's own (out of fds, memory or local ports) is
+// never counted against a server.
 import SluiceCore
 import SluiceSys
 

@@ -1,6 +1,7 @@
-// One worker thread: its own epoll loop, sessions, pipe pool and balancers. Every listener
-// is registered in every worker with EPOLLEXCLUSIVE, so the kernel wakes one idle worker per
-// burst of connections and the session stays on the worker that accepted it (no hand-off).
+// One worker thread: its own epoll loop, sessions, UDP flows, pipe pool and balancers. Every
+// TCP listener is registered in every worker with EPOLLEXCLUSIVE, so the kernel wakes one idle
+// worker per burst of connections and the session stays on the worker that accepted it (no
+// hand-off); a UDP listener is read by one worker, which keeps its flows (Worker+Datagram).
 import SluiceCore
 import SluiceSys
 
