@@ -224,7 +224,7 @@ import Testing
         ),
         (
             pool + "    mode udp\n    proxy-protocol v2\n",
-            ["t.conf:1: pool 'p' has mode udp with proxy-protocol v2 (PROXY headers are sent on TCP pools only)"]
+            ["t.conf:4: pool 'p' has mode udp with proxy-protocol v2 (PROXY headers are sent on TCP pools only)"]
         ),
         (pool + "    server\n", ["t.conf:3: missing name for server (expected server NAME ADDR:PORT [options])"]),
         (pool + "    server a\n", ["t.conf:3: missing address for server (expected server NAME ADDR:PORT [options])"]),

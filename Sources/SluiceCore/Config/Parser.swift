@@ -11,6 +11,8 @@ struct ParsedPool: Sendable {
     /// A `check` line applies (in the pool or its defaults): a `mode udp` pool without one
     /// gets `check none`, since a UDP service may have no TCP port to probe.
     var checkWritten = false
+    /// Single-valued directives written in the pool section itself, and their lines.
+    var lines: [String: Int] = [:]
 }
 
 struct ParsedConfig: Sendable {
@@ -139,6 +141,7 @@ struct ConfigParser {
                     report(d.line, "unknown pool directive '\(d.name)'" + hint(d.name, not: .pool))
                 }
                 result.pools[index].config.settings = settings
+                result.pools[index].lines = seen
             }
         }
     }

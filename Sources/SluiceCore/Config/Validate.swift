@@ -20,7 +20,7 @@ enum ConfigValidator {
                 if !pool.checkWritten { pools[i].config.settings.check.kind = .none }
                 if p.settings.proxyProtocol != .off {
                     report(
-                        p.line,
+                        pool.lines["proxy-protocol"] ?? p.line,
                         "pool '\(p.name)' has mode udp with proxy-protocol \(p.settings.proxyProtocol.rawValue) (PROXY headers are sent on TCP pools only)")
                 }
             }
