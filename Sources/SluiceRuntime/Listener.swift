@@ -61,7 +61,7 @@ struct Listener: Sendable {
                         do {
                             try socket.fd.setNonBlocking()
                             // Accepted sockets inherit TCP_NODELAY (whatever NoDelay= the unit says).
-                            if datagram { try DatagramSocket.enableLocalAddress(socket.fd) } else { Socket.setNoDelay(socket.fd) }
+                            if datagram { try DatagramSocket.prepareListener(socket.fd) } else { Socket.setNoDelay(socket.fd) }
                         } catch {
                             throw fail("\(at): bind fd:\(name): \(error)")
                         }
