@@ -17,6 +17,8 @@ class Peer:
     name = "?"
     label = "?"
     is_proxy = True
+    # Can also balance UDP (tag "udp": the same port over TCP and UDP, for iperf3 -u).
+    udp = False
 
     def __init__(self, procs: Procs, tmp: str):
         self.procs, self.tmp = procs, tmp
@@ -56,6 +58,7 @@ class Peer:
 
 class Direct(Peer):
     name, label, is_proxy = "direct", "direct", False
+    udp = True
 
     def start(self, backends, tag):
         self.port = backends[0][1]
@@ -70,6 +73,7 @@ class Direct(Peer):
 
 class Sluice(Peer):
     name, label = "sluice", "sluice"
+    udp = True
 
     def config(self, port, backends, tag):
         servers = "\n".join(f"    server s{i} {h}:{p}" for i, (h, p) in enumerate(backends, 1))
@@ -90,7 +94,13 @@ pool bench
     timeout idle 0
     maxconn 0
 {servers}
-"""
+""" + (f"""
+pool bench-udp
+    bind 127.0.0.1:{port}
+    mode udp
+    balance leastconn
+{servers}
+""" if tag == "udp" else "")
 
     def command(self, cfg, tag):
         return [SLUICE_BIN, "-f", cfg]
@@ -135,9 +145,16 @@ class HAProxySplice(HAProxy):
 
 class NginxStream(Peer):
     name, label = "nginx", "nginx stream"
+    udp = True
 
     def config(self, port, backends, tag):
         servers = "\n".join(f"        server {h}:{p};" for h, p in backends)
+        udp = (f"""    server {{
+        listen 127.0.0.1:{port} udp;
+        proxy_pass be;
+        proxy_timeout 30s;
+    }}
+""" if tag == "udp" else "")
         return f"""load_module {NGINX_STREAM_MODULE};
 worker_processes {WORKERS};
 daemon off;
@@ -157,7 +174,7 @@ stream {{
         proxy_connect_timeout 5s;
         proxy_timeout 30m;
     }}
-}}
+{udp}}}
 """
 
     def command(self, cfg, tag):

@@ -131,7 +131,8 @@ def summary_table(results, labels):
             ("redis_set_p1_rps", "redis SET ops/s"), ("redis_get_p1_rps", "redis GET ops/s"),
             ("redis_get_p1_p99", "redis GET p99 ms"), ("redis_set_p16_rps", "redis SET -P 16 ops/s"),
             ("redis_get_p16_rps", "redis GET -P 16 ops/s"), ("redis_get_p16_p99", "redis GET -P 16 p99 ms"),
-            ("pg_tps", "pgbench -S -c16 -j2 tps"), ("pg_latency", "pgbench -S latency avg ms")]
+            ("pg_tps", "pgbench -S -c16 -j2 tps"), ("pg_latency", "pgbench -S latency avg ms"),
+            ("udp_loss", "UDP datagrams lost at 1 Gbit/s, %"), ("udp_cpu_per_gb", "proxy CPU-seconds per GB, UDP")]
     peers = ["direct"] + PROXIES
     out = ["| scenario (median) | " + " | ".join(labels[p] for p in peers) + " |", "|---|" + "---|" * len(peers)]
     for i, title in rows:
@@ -252,6 +253,10 @@ def write(results, out):
           "redis_get_p16_rps", "redis_set_p16_p99", "redis_get_p16_p99", "redis_p1_cpu_us", "redis_p16_cpu_us"]),
         ("PostgreSQL (pgbench)", f"`pgbench -S -c 16 -j 2 -T {st['pg_secs']} -n` (read-only), scale 2.",
          ["pg_tps", "pg_latency", "pg_cpu_us", "pg_failed"]),
+        ("UDP (iperf3 -u)", f"`iperf3 -u -b 1G -l 1400 -t {st['bulk_secs']}` through the peers that balance UDP "
+         "(HAProxy 2.6 does not: n/a); the control connection goes over TCP on the same port. Loss is what the "
+         "iperf3 server did not receive, wherever it was dropped (the direct column is the machine's own loss).",
+         ["udp_loss", "udp_cpu_per_gb"]),
     ]
     for title, how, ids in sections:
         if not any(i in by_id(results) for i in ids):

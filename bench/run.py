@@ -21,9 +21,9 @@ sys.path.insert(0, HERE)
 import peers  # noqa: E402
 import report  # noqa: E402
 from lib import BenchError, Procs, log, machine_busy, raise_nofile, run  # noqa: E402
-from scenarios import bulk, connrate, idle, pgbench, redis  # noqa: E402
+from scenarios import bulk, connrate, idle, pgbench, redis, udp  # noqa: E402
 
-SCENARIOS = {"bulk": bulk, "connrate": connrate, "redis": redis, "pgbench": pgbench, "idle": idle}
+SCENARIOS = {"bulk": bulk, "connrate": connrate, "redis": redis, "pgbench": pgbench, "udp": udp, "idle": idle}
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
