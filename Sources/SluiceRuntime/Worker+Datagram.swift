@@ -25,10 +25,11 @@ extension Worker {
             var run: (slot: UInt32, from: Int, client: IPEndpoint)? = nil
             for i in 0..<n {
                 let address = datagrams.peer(i)
-                guard let client = address.endpoint else { continue }
+                let client = address.endpoint
                 if let r = run, r.client == client { continue }
                 if let r = run { forward(r.slot, r.from, i) }
                 run = nil
+                guard let client else { continue }  // not IPv4/IPv6: cannot happen on a UDP socket
                 if let slot = flow(for: client, address, local: datagrams.local(i), listener: index, pool: listener.pool) {
                     run = (slot, i, client)
                 }
@@ -89,8 +90,9 @@ extension Worker {
                 sent = try datagrams.send(
                     0, n, on: listener.fd, to: flows[slot].clientAddress, source: flows[slot].localAddress)
             } catch {
-                warnAtMostEverySecond("udp reply failed", ["pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)",
-                                               "error": "\(error)"])
+                warnAtMostEverySecond("udp reply failed", [
+                    "pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)", "error": "\(error)",
+                ])
                 sent = 0
             }
             var bytes = 0
@@ -181,7 +183,9 @@ extension Worker {
             let local = error.isResourceShortage
             if !local { server.stats.connectFailures.add(1, ordering: .relaxed) }
             if counting { pools[index].pool.stats.reject(local ? .maxconn : .connectFailed) }
-            warnAtMostEverySecond("udp flow socket failed", ["pool": pools[index].pool.name, "server": server.name, "error": "\(error)"])
+            warnAtMostEverySecond("udp flow socket failed", [
+                "pool": pools[index].pool.name, "server": server.name, "error": "\(error)",
+            ])
             return false
         }
         server.stats.total.add(1, ordering: .relaxed)
@@ -214,8 +218,9 @@ extension Worker {
             server.stats.connectFailures.add(1, ordering: .relaxed)
             if view.settings.observe { shared.health?.observedFailure(server, reason: "udp port unreachable") }
         }
-        warnAtMostEverySecond("udp flow failed", ["pool": view.pool.name, "server": server.name, "client": "\(flows[slot].client)",
-                                      "error": "\(error)"])
+        warnAtMostEverySecond("udp flow failed", [
+            "pool": view.pool.name, "server": server.name, "client": "\(flows[slot].client)", "error": "\(error)",
+        ])
         closeFlow(slot, reason: "\(error)")
     }
 
