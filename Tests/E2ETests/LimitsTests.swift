@@ -200,10 +200,12 @@ extension E2E {
             #expect(echoed.count >= 4 && echoed.count < 30, "echoed \(echoed.count), refused \(refused), waiting \(waiting.count)")
             #expect(sluice.logLines(containing: "Too many open files").count >= 1)
             for client in echoed + waiting { client.close() }
-            let again = try TestClient(port: port)
-            try again.send("back\n")
-            #expect(try again.readLine() == "back")
-            again.close()
+            // Once sluice has seen the closes (and drained its backlog), a client is served again.
+            try waitUntil("a client served after the fds came back", timeout: .seconds(10), interval: .milliseconds(50)) {
+                guard let again = try? TestClient(port: port, timeout: .seconds(1)) else { return false }
+                defer { again.close() }
+                return (try? again.send("back\n")) != nil && (try? again.readLine()) == "back"
+            }
             let metrics = try SluiceCommand.run(["-s", socket, "show", "metrics"], binary: "sluicectl").stdout
             #expect(metrics.contains(#"sluice_server_connect_failures_total{pool="p",server="e"} 0"#), "\(metrics)")
             #expect(metrics.contains(#"sluice_server_up{pool="p",server="e"} 1"#))
