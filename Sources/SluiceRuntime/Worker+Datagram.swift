@@ -30,7 +30,7 @@ extension Worker {
                 if let r = run { forward(r.slot, r.from, i) }
                 run = nil
                 guard let client else { continue }  // not IPv4/IPv6: cannot happen on a UDP socket
-                if let slot = flow(for: client, address, local: datagrams.local(i), listener: index, pool: listener.pool) {
+                if let slot = flow(for: client, address, datagram: i, listener: index, pool: listener.pool) {
                     run = (slot, i, client)
                 }
             }
@@ -106,15 +106,16 @@ extension Worker {
 
     /// The client's flow: the one it has, moved to another server if its own went down, or
     /// a new one. nil: the datagram is dropped (caps, no server), already counted.
+    /// `datagram`: its index in the batch (a new flow keeps the address it was sent to).
     private mutating func flow(
-        for client: IPEndpoint, _ address: SocketAddress, local: SocketAddress, listener: Int, pool index: Int
+        for client: IPEndpoint, _ address: SocketAddress, datagram: Int, listener: Int, pool index: Int
     ) -> UInt32? {
         if let slot = flows.find(FlowPeer(listener: listener, client: client)) {
             let id = flows[slot].serverID
             if pools[flows[slot].pool].servers[id].healthy.load(ordering: .relaxed) { return slot }
             return move(slot, from: id)
         }
-        return openFlow(client, address, local: local, listener: listener, pool: index)
+        return openFlow(client, address, local: datagrams.local(datagram), listener: listener, pool: index)
     }
 
     private mutating func openFlow(

@@ -14,11 +14,13 @@ def run_scenario(ctx):
     return measure(ctx, free_port())
 
 
-def one(ctx, peer, port, sport, n):
+def iperf3(ctx, peer, port, sport, extra):
+    """One iperf3 client run through `peer` against a fresh one-off server on `sport`;
+    returns iperf3's JSON and the Meter of the run."""
     srv = ctx.procs.start(["iperf3", "-s", "-1", "-p", str(sport)], log_path=f"{ctx.tmp}/iperf3-server.log")
     try:
         wait_listen(sport, proc=srv)
-        args = ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(ctx.bulk_secs), "-P", str(n), "-J"]
+        args = ["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", str(ctx.bulk_secs), "-J"] + extra
         with Meter(peer.pids if peer.is_proxy else None) as mt:
             out = run(args, timeout=ctx.bulk_secs + 30, check=False)
         try:
@@ -27,10 +29,33 @@ def one(ctx, peer, port, sport, n):
             raise BenchError(f"iperf3 exit {out.returncode}, no JSON: {out.stderr[-300:]}") from e
         if "error" in data or out.returncode != 0:
             raise BenchError(f"iperf3 exit {out.returncode}: {data.get('error', '?')}")
-        recv = data["end"]["sum_received"]
-        return recv["bits_per_second"] / 1e9, recv["bytes"] / 1e9, mt
+        return data, mt
     finally:
         ctx.procs.stop(srv, timeout=5)
+
+
+def one(ctx, peer, port, sport, n):
+    data, mt = iperf3(ctx, peer, port, sport, ["-P", str(n)])
+    recv = data["end"]["sum_received"]
+    return recv["bits_per_second"] / 1e9, recv["bytes"] / 1e9, mt
+
+
+def start_peers(peers, sport, tag):
+    """Starts `peers` in front of the iperf3 port; returns each one's client port.
+    Each proxy's readiness probe becomes a session to the backend port. Hold a plain listener
+    there meanwhile: with nothing listening, a proxy would retry the connect a moment later
+    and the retry would be taken by the one-off iperf3 server as its one test."""
+    stand_in = socket.socket()
+    stand_in.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    stand_in.bind(("127.0.0.1", sport))
+    stand_in.listen(64)
+    try:
+        ports = {p.name: p.start([("127.0.0.1", sport)], tag) for p in peers}
+        time.sleep(0.5)
+    finally:
+        stand_in.close()
+    time.sleep(0.5)
+    return ports
 
 
 def measure(ctx, sport):
@@ -41,19 +66,7 @@ def measure(ctx, sport):
         m[f"gbps{n}"] = metric(f"bulk{n}_gbps", "bulk", f"bulk iperf3, {n} stream{'s' if n > 1 else ''}", "Gbit/s", True, names)
         m[f"cpugb{n}"] = metric(f"bulk{n}_cpu_per_gb", "bulk", f"proxy CPU-seconds per GB, {n} stream{'s' if n > 1 else ''}", "CPU-s/GB", False, proxies, ratio=False)
         m[f"busy{n}"] = metric(f"bulk{n}_machine_busy", "bulk", f"machine busy during bulk, {n} stream{'s' if n > 1 else ''} (of 2 cores)", "%", False, names, ratio=False)
-    # Each proxy's readiness probe becomes a session to the backend port. Hold a plain listener
-    # there meanwhile: with nothing listening, a proxy would retry the connect a moment later
-    # and the retry would be taken by the one-off iperf3 server as its one test.
-    stand_in = socket.socket()
-    stand_in.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    stand_in.bind(("127.0.0.1", sport))
-    stand_in.listen(64)
-    try:
-        ports = {p.name: p.start([("127.0.0.1", sport)], "bulk") for p in ctx.peers}
-        time.sleep(0.5)
-    finally:
-        stand_in.close()
-    time.sleep(0.5)
+    ports = start_peers(ctx.peers, sport, "bulk")
     try:
         for r in range(ctx.runs):
             for n in (1, 4):

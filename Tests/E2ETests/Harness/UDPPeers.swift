@@ -134,7 +134,7 @@ final class UDPClient {
     }
 
     /// Sends `payload` and returns the name of the server that echoed it, checking that the
-    /// echo is byte-exact and came from `expectedSource` (the address the client wrote to).
+    /// echo is byte-exact and came from the address the client wrote to.
     func exchange(_ payload: [UInt8], timeout: Duration = .seconds(2)) throws -> String {
         try send(payload)
         guard let reply = receive(timeout: timeout) else {
@@ -151,12 +151,5 @@ final class UDPClient {
 }
 
 extension FreePort {
-    static func udp(host: String = "127.0.0.1") throws -> UInt16 {
-        let address = try SocketAddress(host: host, port: 0)
-        let fd = socket(address.family, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket: \(errnoText())") }
-        defer { close(fd) }
-        guard address.withSockaddr({ bind(fd, $0, $1) }) == 0 else { throw HarnessError("bind \(host):0: \(errnoText())") }
-        return try SocketAddress.localPort(of: fd)
-    }
+    static func udp(host: String = "127.0.0.1") throws -> UInt16 { try pick(host: host, type: SOCK_DGRAM) }
 }
