@@ -164,17 +164,18 @@ def children(pid):
     return out
 
 
-def cpu_seconds(pids):
-    """utime+stime of the given processes (all their threads), in seconds."""
-    total = 0
+def cpu_times(pids):
+    """(utime, stime) of the given processes (all their threads), in seconds."""
+    user = system = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+            user += int(fields[11])  # utime (field 14)
+            system += int(fields[12])  # stime (field 15)
         except OSError:
             pass
-    return total / CLK_TCK
+    return user / CLK_TCK, system / CLK_TCK
 
 
 def rss_kib(pids):
@@ -216,13 +217,17 @@ class Meter:
         self.pids_fn = pids_fn
 
     def __enter__(self):
-        self.c0 = cpu_seconds(self.pids_fn()) if self.pids_fn else 0.0
+        self.c0 = cpu_times(self.pids_fn()) if self.pids_fn else (0.0, 0.0)
         self.m0 = machine_busy()
         self.t0 = time.monotonic()
         return self
 
     def __exit__(self, *exc):
-        self.proxy_cpu = (cpu_seconds(self.pids_fn()) - self.c0) if self.pids_fn else None
+        self.proxy_cpu = self.proxy_user = None
+        if self.pids_fn:
+            c1 = cpu_times(self.pids_fn())
+            self.proxy_user = c1[0] - self.c0[0]
+            self.proxy_cpu = self.proxy_user + c1[1] - self.c0[1]
         m1 = machine_busy()
         self.wall = time.monotonic() - self.t0
         self.machine_busy = m1[0] - self.m0[0]
@@ -230,5 +235,5 @@ class Meter:
         return False
 
     def as_dict(self):
-        return {"proxy_cpu_s": self.proxy_cpu, "machine_busy_s": round(self.machine_busy, 3),
+        return {"proxy_cpu_s": self.proxy_cpu, "proxy_user_s": self.proxy_user, "machine_busy_s": round(self.machine_busy, 3),
                 "machine_cpu_s": round(self.machine_total, 3), "wall_s": round(self.wall, 3)}

@@ -287,6 +287,16 @@ def write(results, out):
     cpu_ids = ["bulk1_cpu_per_gb", "bulk4_cpu_per_gb", "conn_cpu_us", "redis_p1_cpu_us", "redis_p16_cpu_us", "pg_cpu_us",
                "bulk1_machine_busy", "bulk4_machine_busy", "conn_machine_busy"]
     L += [metric_table(results, cpu_ids, labels), ""]
+    split_ids = [f"{s}_{k}" for s in ("bulk4", "conn", "redis_p1", "redis_p16", "pg") for k in ("user_pct", "ceiling")]
+    if any(i in by_id(results) for i in split_ids):
+        L += ["### What the proxy's own code costs", "",
+              "User space = utime / (utime + stime) of the proxy: the part of its CPU spent in its own code and "
+              "libraries rather than in the kernel's TCP stack, epoll and scheduler. The bound is what tuning that "
+              "code could win at most: while the machine is CPU-bound, a rate is the machine's CPU over the CPU "
+              "per operation, so with the proxy's user time at zero it would be at most "
+              "machine busy / (machine busy − proxy user time) × the rate measured. A target above "
+              "that bound × the proxy's own rate cannot be reached by user-space work alone.", "",
+              metric_table(results, split_ids, labels), ""]
     L += ["## Versions", "", "| tool | version |", "|---|---|"]
     for k, val in v.items():
         L.append(f"| {k} | {val.replace('|', '/')} |")

@@ -7,7 +7,7 @@ import socket
 import time
 
 from lib import BenchError, Meter, free_port, log, run, wait_listen
-from scenarios import metric
+from scenarios import add_cpu_split, cpu_split, metric
 
 
 def run_scenario(ctx):
@@ -66,6 +66,7 @@ def measure(ctx, sport):
         m[f"gbps{n}"] = metric(f"bulk{n}_gbps", "bulk", f"bulk iperf3, {n} stream{'s' if n > 1 else ''}", "Gbit/s", True, names)
         m[f"cpugb{n}"] = metric(f"bulk{n}_cpu_per_gb", "bulk", f"proxy CPU-seconds per GB, {n} stream{'s' if n > 1 else ''}", "CPU-s/GB", False, proxies, ratio=False)
         m[f"busy{n}"] = metric(f"bulk{n}_machine_busy", "bulk", f"machine busy during bulk, {n} stream{'s' if n > 1 else ''} (of 2 cores)", "%", False, names, ratio=False)
+    m["split4"] = cpu_split("bulk4", "bulk", "bulk, 4 streams", proxies)
     ports = start_peers(ctx.peers, sport, "bulk")
     try:
         for r in range(ctx.runs):
@@ -85,10 +86,12 @@ def measure(ctx, sport):
                     m[f"gbps{n}"]["samples"][p.name].append(round(gbps, 3))
                     if p.is_proxy:
                         m[f"cpugb{n}"]["samples"][p.name].append(round(mt.proxy_cpu / gb, 4))
+                        if n == 4:
+                            add_cpu_split(m["split4"], p.name, mt)
                     m[f"busy{n}"]["samples"][p.name].append(round(100 * mt.machine_busy / mt.machine_total, 1))
                     log(f"bulk P{n} {p.name}: {gbps:.2f} Gbit/s, proxy cpu {mt.proxy_cpu or 0:.2f}s, "
                         f"machine busy {100 * mt.machine_busy / mt.machine_total:.0f}%")
     finally:
         for p in ctx.peers:
             p.stop()
-    return [m["gbps1"], m["gbps4"], m["cpugb1"], m["cpugb4"], m["busy1"], m["busy4"]]
+    return [m["gbps1"], m["gbps4"], m["cpugb1"], m["cpugb4"], m["busy1"], m["busy4"]] + m["split4"]

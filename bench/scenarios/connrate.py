@@ -4,7 +4,7 @@ import os
 import re
 
 from lib import BenchError, Meter, free_ports, log, run, wait_port
-from scenarios import metric
+from scenarios import add_cpu_split, cpu_split, metric
 
 BACKEND_PORTS = 4
 
@@ -81,6 +81,7 @@ def measure(ctx, backends):
     m_cpu = metric("conn_cpu_us", "connrate", "proxy CPU per connection", "µs", False, proxies, ratio=False)
     m_busy = metric("conn_machine_busy", "connrate", "machine busy during short connections (of 2 cores)", "%", False, names, ratio=False)
     m_err = metric("conn_errors", "connrate", "wrk socket errors + non-2xx (sum over the run)", "count", False, names, ratio=False)
+    m_split = cpu_split("conn", "connrate", "short connections", proxies)
     ports = {p.name: p.start(backends, "conn") for p in ctx.peers}
     try:
         for r in range(ctx.runs):
@@ -102,8 +103,9 @@ def measure(ctx, backends):
                 m_busy["samples"][p.name].append(round(100 * mt.machine_busy / mt.machine_total, 1))
                 if p.is_proxy and reqs:
                     m_cpu["samples"][p.name].append(round(1e6 * mt.proxy_cpu / reqs, 2))
+                    add_cpu_split(m_split, p.name, mt)
                 log(f"connrate {p.name}: {rps:.0f} conn/s p50 {p50:.2f} ms p99 {p99:.2f} ms errors {n_err}+{non2xx}")
     finally:
         for p in ctx.peers:
             p.stop()
-    return [m_rate, m_p50, m_p99, m_cpu, m_busy, m_err]
+    return [m_rate, m_p50, m_p99, m_cpu, m_busy, m_err] + m_split

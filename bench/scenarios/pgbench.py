@@ -5,7 +5,7 @@ import re
 import shutil
 
 from lib import BenchError, Meter, free_port, log, run, wait_port
-from scenarios import metric
+from scenarios import add_cpu_split, cpu_split, metric
 
 
 def run_scenario(ctx):
@@ -47,6 +47,7 @@ def measure(ctx, pgport):
     m_lat = metric("pg_latency", "pgbench", "pgbench -S average latency", "ms", False, names)
     m_cpu = metric("pg_cpu_us", "pgbench", "proxy CPU per transaction", "µs", False, proxies, ratio=False)
     m_fail = metric("pg_failed", "pgbench", "pgbench failed transactions", "count", False, names, ratio=False)
+    m_split = cpu_split("pg", "pgbench", "pgbench -S", proxies)
     ports = {p.name: p.start([("127.0.0.1", pgport)], "pg") for p in ctx.peers}
     try:
         for r in range(ctx.runs):
@@ -66,8 +67,9 @@ def measure(ctx, pgport):
                 m_fail["samples"][p.name].append(failed)
                 if p.is_proxy and n:
                     m_cpu["samples"][p.name].append(round(1e6 * mt.proxy_cpu / n, 2))
+                    add_cpu_split(m_split, p.name, mt)
                 log(f"pgbench {p.name}: {tps:.0f} tps, latency {lat} ms, failed {failed}")
     finally:
         for p in ctx.peers:
             p.stop()
-    return [m_tps, m_lat, m_cpu, m_fail]
+    return [m_tps, m_lat, m_cpu, m_fail] + m_split

@@ -4,7 +4,7 @@ import csv
 import io
 
 from lib import BenchError, Meter, free_port, log, run, wait_port
-from scenarios import metric
+from scenarios import add_cpu_split, cpu_split, metric
 
 
 def run_scenario(ctx):
@@ -39,6 +39,7 @@ def measure(ctx, rport):
             ms[(pl, t, "rps")] = metric(f"redis_{t.lower()}_p{pl}_rps", "redis", f"redis-benchmark {t}{sfx}", "ops/s", True, names)
             ms[(pl, t, "p99")] = metric(f"redis_{t.lower()}_p{pl}_p99", "redis", f"redis-benchmark {t}{sfx} p99", "ms", False, names)
         ms[(pl, "cpu")] = metric(f"redis_p{pl}_cpu_us", "redis", f"proxy CPU per request{sfx}", "µs", False, proxies, ratio=False)
+        ms[(pl, "split")] = cpu_split(f"redis_p{pl}", "redis", f"redis-benchmark{sfx}", proxies)
     ports = {p.name: p.start([("127.0.0.1", rport)], "redis") for p in ctx.peers}
     try:
         for r in range(ctx.runs):
@@ -60,6 +61,7 @@ def measure(ctx, rport):
                         ms[(pl, t, "p99")]["samples"][p.name].append(res[t][1])
                     if p.is_proxy:
                         ms[(pl, "cpu")]["samples"][p.name].append(round(1e6 * mt.proxy_cpu / (2 * n), 3))
+                        add_cpu_split(ms[(pl, "split")], p.name, mt)
                     log(f"redis P{pl} {p.name}: SET {res['SET'][0]:.0f}/s p99 {res['SET'][1]} ms, "
                         f"GET {res['GET'][0]:.0f}/s p99 {res['GET'][1]} ms")
     finally:
@@ -68,5 +70,5 @@ def measure(ctx, rport):
     order = []
     for pl in (1, 16):
         order += [ms[(pl, "SET", "rps")], ms[(pl, "GET", "rps")], ms[(pl, "SET", "p99")], ms[(pl, "GET", "p99")]]
-    order += [ms[(1, "cpu")], ms[(16, "cpu")]]
+    order += [ms[(1, "cpu")], ms[(16, "cpu")]] + ms[(1, "split")] + ms[(16, "split")]
     return order
