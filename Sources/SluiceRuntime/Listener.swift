@@ -60,8 +60,8 @@ struct Listener: Sendable {
                     for socket in usable {
                         do {
                             try socket.fd.setNonBlocking()
-                            // Accepted sockets inherit TCP_NODELAY (whatever NoDelay= the unit says).
-                            if datagram { try DatagramSocket.prepareListener(socket.fd) } else { Socket.setNoDelay(socket.fd) }
+                            // Accepted sockets inherit the session options (whatever NoDelay= the unit says).
+                            if datagram { try DatagramSocket.prepareListener(socket.fd) } else { try Socket.setSessionOptions(socket.fd) }
                         } catch {
                             throw fail("\(at): bind fd:\(name): \(error)")
                         }

@@ -9,8 +9,13 @@
 //
 // Readiness flags are edge-triggered facts kept by the session: `srcReadable` is cleared only
 // when src is known empty (EAGAIN with an empty pipe, or a short copy read before any hang-up
-// was seen); EAGAIN from a splice while the pipe holds bytes may mean the pipe is full, so
-// it is retried after the next drain.
+// or urgent data was seen); EAGAIN from a splice while the pipe holds bytes may mean the pipe
+// is full, so it is retried after the next drain.
+//
+// TCP urgent data (sockets are SO_OOBINLINE, so the urgent byte is ordinary data here): a
+// read stops short at its mark and splice(2) cannot pass it at all (EAGAIN, or 0 once the
+// peer's FIN is in), so while `urgent` is set the direction copies, and only EAGAIN proves src
+// drained. EPOLLPRI sets it; so does a splice EOF, which read(2) then confirms or refutes.
 import SluiceSys
 
 struct SplicePump {
@@ -19,6 +24,8 @@ struct SplicePump {
     var srcEOF = false
     var shutSent = false
     var splicing = false
+    /// Set by an EPOLLPRI report or a splice EOF; cleared once a read finds src empty.
+    var urgent = false
     var bytes: UInt64 = 0
 
     var done: Bool { shutSent }
@@ -49,9 +56,9 @@ struct SplicePump {
                 pipe = nil
             }
             if !srcEOF && srcReadable {
-                if !splicing && inPipe == 0 && dstWritable {
+                if (!splicing || urgent) && inPipe == 0 && dstWritable {
                     progressed = try copy(src, dst, &srcReadable, srcHungUp, &dstWritable, &pipes, scratch) || progressed
-                } else {
+                } else if !urgent {
                     progressed = try spliceIn(src, &srcReadable, &pipes, scratch.count) || progressed
                 }
             }
@@ -78,11 +85,12 @@ struct SplicePump {
             return true
         case .wouldBlock:
             srcReadable = false
+            urgent = false
             return false
         case .done(let n):
             if n == scratch.count {
                 splicing = true  // bulk: the next reads go through the pipe
-            } else if !srcHungUp {
+            } else if !srcHungUp && !urgent {
                 // A stream socket returns everything queued: a short read drained it, and
                 // edge-triggered epoll reports the next arrival.
                 srcReadable = false
@@ -123,7 +131,8 @@ struct SplicePump {
             if wasEmpty && n < smallRead / 4 { splicing = false }
             return true
         case .eof:
-            srcEOF = true
+            urgent = true  // maybe an urgent mark: the copy path's next read tells
+            splicing = false
             return true
         case .wouldBlock:
             if inPipe == 0 { srcReadable = false }

@@ -39,7 +39,7 @@ extension Worker {
                 do {
                     fd = try Socket.stream(v6: server.endpoint.address.isV6)
                     sessions[slot].server = fd
-                    Socket.setNoDelay(fd)  // server side; client sockets inherit it from the listener
+                    try Socket.setSessionOptions(fd)  // client sockets inherit them from the listener
                     try epoll.add(fd, .sessionSocket, data: token(.server, slot, sessions[slot].generation))
                 } catch {
                     outOfResources(slot, error)

@@ -12,6 +12,7 @@ extension Worker {
         let hungUp = ev.hangUpSide
         if server {
             if hungUp { sessions[slot].serverHungUp = true }
+            if ev.urgent { sessions[slot].down.urgent = true }
             if sessions[slot].state == .connecting {
                 // A backend that speaks first may have sent its greeting by the time the
                 // connect is reported: keep that edge, it will not be reported again.
@@ -23,6 +24,7 @@ extension Worker {
             if writable { sessions[slot].serverWritable = true }
         } else {
             if hungUp { sessions[slot].clientHungUp = true }
+            if ev.urgent { sessions[slot].up.urgent = true }
             if readable { sessions[slot].clientReadable = true }
             if writable { sessions[slot].clientWritable = true }
             if sessions[slot].state != .proxying { return }

@@ -7,6 +7,7 @@ package struct EpollEvents: OptionSet, Sendable, Hashable {
     package init(rawValue: UInt32) { self.rawValue = rawValue }
 
     package static let readable = EpollEvents(rawValue: EPOLLIN.rawValue)
+    package static let priority = EpollEvents(rawValue: EPOLLPRI.rawValue)
     package static let writable = EpollEvents(rawValue: EPOLLOUT.rawValue)
     package static let readHangup = EpollEvents(rawValue: EPOLLRDHUP.rawValue)
     package static let hangup = EpollEvents(rawValue: EPOLLHUP.rawValue)
@@ -17,11 +18,11 @@ package struct EpollEvents: OptionSet, Sendable, Hashable {
 
     // Per-event tests as plain bit masks: OptionSet's array-literal forms allocate and go
     // through generic SetAlgebra code, which showed in profiles of the event path.
-    // Bits: EPOLLIN 0x1, EPOLLOUT 0x4, EPOLLERR 0x8, EPOLLHUP 0x10, EPOLLRDHUP 0x2000
+    // Bits: EPOLLIN 0x1, EPOLLPRI 0x2, EPOLLOUT 0x4, EPOLLERR 0x8, EPOLLHUP 0x10, EPOLLRDHUP 0x2000
     // (checked against the kernel's constants in EpollEventsTests).
 
-    /// Something to read, or a hang-up/error the next read will report (IN|ERR|HUP|RDHUP).
-    @inlinable package var readSide: Bool { rawValue & 0x2019 != 0 }
+    /// Something to read, or a hang-up/error the next read will report (IN|PRI|ERR|HUP|RDHUP).
+    @inlinable package var readSide: Bool { rawValue & 0x201B != 0 }
     /// Room to write, or a hang-up/error the next write will report (OUT|ERR|HUP).
     @inlinable package var writeSide: Bool { rawValue & 0x001C != 0 }
     /// The socket failed or is closed both ways (ERR|HUP): a connect that reports neither
@@ -29,9 +30,14 @@ package struct EpollEvents: OptionSet, Sendable, Hashable {
     @inlinable package var failed: Bool { rawValue & 0x0018 != 0 }
     /// The peer shut down its side, or the socket failed (ERR|HUP|RDHUP).
     @inlinable package var hangUpSide: Bool { rawValue & 0x2018 != 0 }
+    /// TCP urgent data is queued (PRI): reads stop short at its mark, so a short read no
+    /// longer proves the socket drained.
+    @inlinable package var urgent: Bool { rawValue & 0x0002 != 0 }
 
-    /// A session socket: read, write and peer shutdown, edge-triggered, registered once.
-    package static let sessionSocket = EpollEvents(rawValue: EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue)
+    /// A session socket: read, urgent data, write and peer shutdown, edge-triggered,
+    /// registered once.
+    package static let sessionSocket = EpollEvents(
+        rawValue: EPOLLIN.rawValue | EPOLLPRI.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue)
 }
 
 package struct Epoll: ~Copyable {

@@ -10,15 +10,15 @@ package enum ConnectResult: Equatable, Sendable {
 
 package enum Socket {
     /// A listening TCP socket bound to `endpoint` (SO_REUSEADDR; IPv6 sockets are v6-only so
-    /// `[::]` and `0.0.0.0` can be bound side by side). TCP_NODELAY is set here because
-    /// accepted sockets inherit it: one setsockopt per listener instead of per client.
+    /// `[::]` and `0.0.0.0` can be bound side by side). The session options are set here
+    /// because accepted sockets inherit them: no setsockopt per client.
     @inline(never)
     package static func listen(_ endpoint: IPEndpoint, backlog: CInt = 4096) throws(Errno) -> FD {
         let fd = try stream(v6: endpoint.address.isV6)
         do {
             try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
             if endpoint.address.isV6 { try setOption(fd, CInt(IPPROTO_IPV6), IPV6_V6ONLY, 1) }
-            try setOption(fd, CInt(IPPROTO_TCP), TCP_NODELAY, 1)
+            try setSessionOptions(fd)
             let address = SocketAddress(endpoint)
             _ = try retrying { address.withSockaddr { Glibc.bind(fd.rawValue, $0, $1) } }
             _ = try retrying { Glibc.listen(fd.rawValue, backlog) }
@@ -103,10 +103,14 @@ package enum Socket {
         return type == CInt(SOCK_STREAM.rawValue) && accepting == 1
     }
 
+    /// What every proxied socket needs: TCP_NODELAY, so a small request leaves at once, and
+    /// SO_OOBINLINE, so a TCP urgent byte stays in the stream and is forwarded as data (by
+    /// default the kernel takes it out of the stream and a proxy that reads with read(2)
+    /// would lose it).
     @inline(never)
-    package static func setNoDelay(_ fd: FD) {
-        var one: CInt = 1
-        _ = setsockopt(fd.rawValue, CInt(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<CInt>.size))
+    package static func setSessionOptions(_ fd: FD) throws(Errno) {
+        try setOption(fd, CInt(IPPROTO_TCP), TCP_NODELAY, 1)
+        try setOption(fd, SOL_SOCKET, SO_OOBINLINE, 1)
     }
 
     @inline(never)

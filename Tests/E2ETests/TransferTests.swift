@@ -124,6 +124,81 @@ extension E2E {
             #expect(try sluice.stop() == .exited(0))
         }
 
+        /// TCP urgent data (MSG_OOB) mid-stream, each way, after a bulk transfer: sluice forwards
+        /// the urgent byte as an ordinary byte in its place and the session goes on. (splice(2)
+        /// stops for ever at an urgent mark, and without SO_OOBINLINE the byte is dropped.)
+        @Test func urgentDataCrossesInPlaceBothWays() throws {
+            let backend = try TestServer(name: "urgent") { fd in
+                Self.keepUrgentInline(fd)
+                SocketIO.setTimeouts(fd, .seconds(20))
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
+                defer { buffer.deallocate() }
+                while let n = try? SocketIO.receive(fd, into: buffer), n > 0 {
+                    guard (try? SocketIO.sendAll(fd, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))) != nil else { return }
+                }
+                _ = try? SocketIO.sendAll(fd, Array("hello".utf8))
+                Self.sendUrgent(fd, UInt8(ascii: "!"))
+                _ = try? SocketIO.sendAll(fd, Array("world".utf8))
+                shutdown(fd, Int32(SHUT_WR))
+            }
+            defer { backend.stop() }
+            let port = try FreePort.tcp()
+            let sluice = try SluiceProcess(config: TestConfig.global() + """
+                pool urgent
+                    bind 127.0.0.1:\(port)
+                    check none
+                    server s1 127.0.0.1:\(backend.port)
+                """)
+            // With and without the client's FIN right behind the urgent byte: the FIN changes
+            // what splice(2) reports at the mark.
+            for finFollows in [true, false] {
+                let client = try TestClient(port: port, timeout: .seconds(10))
+                Self.keepUrgentInline(client.fd)
+                let received = Mutex<[UInt8]>([])
+                let reader = DispatchGroup()
+                reader.enter()
+                Thread {
+                    defer { reader.leave() }
+                    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+                    defer { buffer.deallocate() }
+                    while let n = try? client.receive(into: buffer), n > 0 {
+                        received.withLock { $0 += buffer[0..<n] }
+                    }
+                }.start()
+                // Large enough that both directions have switched to splice when the urgent byte comes.
+                let bulk = PseudoRandom.bytes(seed: 11, count: 256 << 10)
+                try client.send(bulk)
+                Self.sendUrgent(client.fd, UInt8(ascii: "X"))
+                try client.send("tail")
+                if !finFollows {
+                    // The echo of the urgent byte and what follows must cross before any FIN.
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    while received.withLock({ $0.count }) < bulk.count + 5, ContinuousClock.now < deadline {
+                        usleep(2000)
+                    }
+                    #expect(received.withLock { $0.count } == bulk.count + 5, "the echo stopped at the urgent byte")
+                }
+                client.shutdownWrite()
+                #expect(reader.wait(timeout: .now() + 20) == .success)
+                let reply = received.withLock { $0 }
+                let expected = bulk + Array("Xtail".utf8) + Array("hello!world".utf8)
+                #expect(reply.count == expected.count, "FIN follows: \(finFollows); sluice stderr:\n\(sluice.stderr)")
+                #expect(reply == expected)
+                client.close()
+            }
+            #expect(try sluice.stop() == .exited(0))
+        }
+
+        private static func keepUrgentInline(_ fd: Int32) {
+            var one: Int32 = 1
+            _ = setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+
+        private static func sendUrgent(_ fd: Int32, _ byte: UInt8) {
+            var b = byte
+            _ = Glibc.send(fd, &b, 1, Int32(MSG_OOB))
+        }
+
         @Test func ipv6ListenerForwards() throws {
             let echo = try EchoBackend()
             defer { echo.stop() }

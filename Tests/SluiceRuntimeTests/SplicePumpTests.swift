@@ -130,4 +130,33 @@ import Testing
         #expect(!rig.pump.splicing)
         #expect(rig.pipes.created == 0, "small request/response traffic never needs a pipe")
     }
+
+    /// An urgent byte (sockets are SO_OOBINLINE) makes a read stop short at its mark and
+    /// splice(2) stop there for good, reporting EOF once the FIN is in. Whether or not EPOLLPRI
+    /// was seen before the pump ran, and in copy or splice mode, every byte arrives in order,
+    /// then the FIN.
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func urgentByteIsForwardedInPlace(splicing: Bool, sawPriority: Bool) throws {
+        var rig = try Rig()
+        defer { rig.close() }
+        try Socket.setSessionOptions(rig.client.b)
+        rig.pump.splicing = splicing
+        rig.pump.urgent = sawPriority
+        try writeAll(rig.client.a, Array("abc".utf8))
+        var x = UInt8(ascii: "X")
+        #expect(Glibc.send(rig.client.a.rawValue, &x, 1, Int32(MSG_OOB)) == 1)
+        try writeAll(rig.client.a, Array("def".utf8))
+        Socket.shutdownWrite(rig.client.a)
+        usleep(20_000)  // everything, FIN included, is queued before the pump's first read
+        for _ in 0..<1000 where !rig.pump.done {
+            rig.readable = true
+            rig.hungUp = true  // epoll reports RDHUP with the FIN
+            _ = try rig.run()
+            if !rig.pump.done { usleep(500) }
+        }
+        #expect(rig.pump.done)
+        let (got, eof) = try readUpTo(rig.server.b, 8)
+        #expect(got == Array("abcXdef".utf8))
+        #expect(eof)
+    }
 }

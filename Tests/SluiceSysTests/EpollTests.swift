@@ -51,13 +51,15 @@ import Testing
 @Suite struct EpollEventsTests {
     @Test func sideMasksMatchTheKernelBits() {
         #expect(EpollEvents.readable.readSide && EpollEvents.readHangup.readSide && EpollEvents.hangup.readSide)
-        #expect(EpollEvents.error.readSide && !EpollEvents.writable.readSide)
+        #expect(EpollEvents.error.readSide && EpollEvents.priority.readSide && !EpollEvents.writable.readSide)
+        #expect(EpollEvents.priority.urgent && !EpollEvents.readable.urgent && !EpollEvents.readHangup.urgent)
+        #expect(!EpollEvents.priority.writeSide && !EpollEvents.priority.hangUpSide && !EpollEvents.priority.failed)
         #expect(EpollEvents.writable.writeSide && EpollEvents.hangup.writeSide && EpollEvents.error.writeSide)
         #expect(!EpollEvents.readable.writeSide && !EpollEvents.readHangup.writeSide)
         #expect(EpollEvents.readHangup.hangUpSide && EpollEvents.hangup.hangUpSide && EpollEvents.error.hangUpSide)
         #expect(!EpollEvents.readable.hangUpSide && !EpollEvents.writable.hangUpSide)
         #expect(EpollEvents.error.failed && EpollEvents.hangup.failed)
         #expect(!EpollEvents.writable.failed && !EpollEvents.readHangup.failed && !EpollEvents.readable.failed)
-        #expect(EpollEvents.sessionSocket == [.readable, .writable, .readHangup, .edgeTriggered])
+        #expect(EpollEvents.sessionSocket == [.readable, .priority, .writable, .readHangup, .edgeTriggered])
     }
 }
