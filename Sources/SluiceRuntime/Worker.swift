@@ -35,6 +35,8 @@ struct Worker: ~Copyable {
     /// refused always fits in one empty pipe.
     let scratch: IOBuffer
     var timers = TimerHeap()
+    /// Messages taken from the channel, processed, then emptied (capacity kept).
+    var mailbox: [WorkerMessage] = []
     var pools: [PoolView]
     var now = Instant.now()
     var accepting = false
@@ -117,7 +119,8 @@ struct Worker: ~Copyable {
             checkShutdown()
         }
         // A hand-off that raced with the shutdown deadline: close it rather than leak it.
-        for message in channel.takeAll() {
+        channel.takeAll(into: &mailbox)
+        for message in mailbox {
             switch message {
             case .adopt(let client, _, _):
                 Socket.setLingerReset(client)
@@ -166,7 +169,9 @@ struct Worker: ~Copyable {
             flowReadable(index)
         case .wakeup?:
             channel.wake.drain()
-            for message in channel.takeAll() { handle(message) }
+            channel.takeAll(into: &mailbox)
+            for message in mailbox { handle(message) }
+            mailbox.removeAll(keepingCapacity: true)
         case nil:
             break
         }

@@ -50,12 +50,11 @@ final class WorkerChannel: Sendable {
         wake.signal()
     }
 
-    func takeAll() -> [WorkerMessage] {
-        inbox.withLock { messages in
-            let taken = messages
-            messages.removeAll()
-            return taken
-        }
+    /// Swaps the inbox with `taken`, which the worker passes emptied but keeping its
+    /// capacity: once both arrays have grown, a hand-off (one per handed-off client)
+    /// allocates nothing.
+    func takeAll(into taken: inout [WorkerMessage]) {
+        inbox.withLock { swap(&$0, &taken) }
     }
 }
 
