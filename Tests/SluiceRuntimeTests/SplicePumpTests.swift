@@ -36,6 +36,16 @@ import Testing
                 pipes: &pipes, scratch: scratch)
         }
 
+        /// Runs the pump as epoll would after the client's FIN (IN with RDHUP) until it is done.
+        mutating func runToFIN() throws {
+            for _ in 0..<1000 where !pump.done {
+                readable = true
+                hungUp = true
+                _ = try run()
+                if !pump.done { usleep(500) }
+            }
+        }
+
         func close() {
             client.close()
             server.close()
@@ -67,12 +77,7 @@ import Testing
         let payload = [UInt8](repeating: 9, count: 3000)
         try writeAll(rig.client.a, payload)
         Socket.shutdownWrite(rig.client.a)
-        for _ in 0..<1000 where !rig.pump.done {
-            rig.readable = true
-            rig.hungUp = true  // epoll reports RDHUP with the FIN
-            _ = try rig.run()
-            if !rig.pump.done { usleep(500) }
-        }
+        try rig.runToFIN()
         #expect(rig.pump.done)
         let (got, eof) = try readUpTo(rig.server.b, payload.count + 1)
         #expect(got == payload)
@@ -147,13 +152,11 @@ import Testing
         #expect(Glibc.send(rig.client.a.rawValue, &x, 1, Int32(MSG_OOB)) == 1)
         try writeAll(rig.client.a, Array("def".utf8))
         Socket.shutdownWrite(rig.client.a)
-        usleep(20_000)  // everything, FIN included, is queued before the pump's first read
-        for _ in 0..<1000 where !rig.pump.done {
-            rig.readable = true
-            rig.hungUp = true  // epoll reports RDHUP with the FIN
-            _ = try rig.run()
-            if !rig.pump.done { usleep(500) }
-        }
+        // Everything is queued before the pump's first read: the FIN comes after the bytes.
+        // POLLRDHUP (not exported by the Glibc module) has EPOLLRDHUP's value.
+        var fin = pollfd(fd: rig.client.b.rawValue, events: Int16(EpollEvents.readHangup.rawValue), revents: 0)
+        #expect(poll(&fin, 1, 5000) == 1)
+        try rig.runToFIN()
         #expect(rig.pump.done)
         let (got, eof) = try readUpTo(rig.server.b, 8)
         #expect(got == Array("abcXdef".utf8))
