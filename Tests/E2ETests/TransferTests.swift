@@ -16,71 +16,24 @@ extension E2E {
                     check none
                     server e1 127.0.0.1:\(echo.port)
                 """)
-            let sessions = 16
-            let bytesPerSession = 4 << 20  // 16 x 4 MiB = 64 MiB each way
-            let failures = Mutex<[String]>([])
-            let group = DispatchGroup()
-            for session in 0..<sessions {
-                let client = try TestClient(port: port, timeout: .seconds(30))
-                let payload = PseudoRandom.bytes(seed: UInt64(session + 1), count: bytesPerSession)
-                group.enter()
-                Thread {
-                    defer { group.leave() }
-                    do {
-                        try payload.withUnsafeBytes { buffer in
-                            var offset = 0
-                            while offset < buffer.count {
-                                let end = min(offset + 96 << 10, buffer.count)
-                                try client.send(UnsafeRawBufferPointer(rebasing: buffer[offset..<end]))
-                                offset = end
-                            }
+            // 16 x 4 MiB = 64 MiB each way, sent in 96 KiB pieces.
+            let sessions = (0..<16).map { session in
+                let payload = PseudoRandom.bytes(seed: UInt64(session + 1), count: 4 << 20)
+                return EchoSession(expected: payload) { client in
+                    try payload.withUnsafeBytes { buffer in
+                        var offset = 0
+                        while offset < buffer.count {
+                            let end = min(offset + 96 << 10, buffer.count)
+                            try client.send(UnsafeRawBufferPointer(rebasing: buffer[offset..<end]))
+                            offset = end
                         }
-                        client.shutdownWrite()
-                    } catch {
-                        failures.withLock { $0.append("session \(session) writer: \(error)") }
                     }
-                }.start()
-                group.enter()
-                Thread {
-                    defer { group.leave() }
-                    if let failure = Self.verifyEcho(client, expected: payload) {
-                        failures.withLock { $0.append("session \(session) reader: \(failure)") }
-                    }
-                    client.close()
-                }.start()
-            }
-            let finished = group.wait(timeout: .now() + 90) == .success
-            #expect(finished, "transfer did not finish within 90 s; sluice stderr:\n\(sluice.stderr)")
-            let seen = failures.withLock { $0 }
-            #expect(seen.isEmpty, "\(seen.joined(separator: "\n"))\nsluice stderr:\n\(sluice.stderr)")
-            #expect(try sluice.stop() == .exited(0))
-        }
-
-        /// Reads until EOF and compares every byte with `expected`; returns a failure or nil.
-        private static func verifyEcho(_ client: TestClient, expected: [UInt8]) -> String? {
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 << 10, alignment: 16)
-            defer { buffer.deallocate() }
-            var offset = 0
-            do {
-                while true {
-                    let n = try client.receive(into: buffer)
-                    if n == 0 { break }
-                    if offset + n > expected.count {
-                        return "received \(offset + n) bytes, more than the \(expected.count) sent"
-                    }
-                    let mismatch = expected.withUnsafeBytes { sent -> Int? in
-                        guard memcmp(buffer.baseAddress!, sent.baseAddress! + offset, n) != 0 else { return nil }
-                        return (0..<n).first { buffer[$0] != sent[offset + $0] }
-                    }
-                    if let mismatch {
-                        return "byte \(offset + mismatch) differs: sent \(expected[offset + mismatch]), got \(buffer[mismatch])"
-                    }
-                    offset += n
                 }
-            } catch {
-                return "\(error) after \(offset) of \(expected.count) bytes"
             }
-            return offset == expected.count ? nil : "EOF after \(offset) of \(expected.count) bytes"
+            let (finished, failures) = try EchoSessions.run(port: port, sessions, timeout: 90)
+            #expect(finished, "transfer did not finish within 90 s; sluice stderr:\n\(sluice.stderr)")
+            #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))\nsluice stderr:\n\(sluice.stderr)")
+            #expect(try sluice.stop() == .exited(0))
         }
 
         @Test func halfCloseKeepsTheReplyFlowing() throws {
@@ -129,7 +82,7 @@ extension E2E {
         /// stops for ever at an urgent mark, and without SO_OOBINLINE the byte is dropped.)
         @Test func urgentDataCrossesInPlaceBothWays() throws {
             let backend = try TestServer(name: "urgent") { fd in
-                Self.keepUrgentInline(fd)
+                SocketIO.keepUrgentInline(fd)
                 SocketIO.setTimeouts(fd, .seconds(20))
                 let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
                 defer { buffer.deallocate() }
@@ -137,7 +90,7 @@ extension E2E {
                     guard (try? SocketIO.sendAll(fd, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))) != nil else { return }
                 }
                 _ = try? SocketIO.sendAll(fd, Array("hello".utf8))
-                Self.sendUrgent(fd, UInt8(ascii: "!"))
+                try? SocketIO.sendUrgent(fd, UInt8(ascii: "!"))
                 _ = try? SocketIO.sendAll(fd, Array("world".utf8))
                 shutdown(fd, Int32(SHUT_WR))
             }
@@ -153,7 +106,7 @@ extension E2E {
             // what splice(2) reports at the mark.
             for finFollows in [true, false] {
                 let client = try TestClient(port: port, timeout: .seconds(10))
-                Self.keepUrgentInline(client.fd)
+                SocketIO.keepUrgentInline(client.fd)
                 let received = Mutex<[UInt8]>([])
                 let reader = DispatchGroup()
                 reader.enter()
@@ -168,7 +121,7 @@ extension E2E {
                 // Large enough that both directions have switched to splice when the urgent byte comes.
                 let bulk = PseudoRandom.bytes(seed: 11, count: 256 << 10)
                 try client.send(bulk)
-                Self.sendUrgent(client.fd, UInt8(ascii: "X"))
+                try SocketIO.sendUrgent(client.fd, UInt8(ascii: "X"))
                 try client.send("tail")
                 if !finFollows {
                     // The echo of the urgent byte and what follows must cross before any FIN.
@@ -187,16 +140,6 @@ extension E2E {
                 client.close()
             }
             #expect(try sluice.stop() == .exited(0))
-        }
-
-        private static func keepUrgentInline(_ fd: Int32) {
-            var one: Int32 = 1
-            _ = setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, socklen_t(MemoryLayout<Int32>.size))
-        }
-
-        private static func sendUrgent(_ fd: Int32, _ byte: UInt8) {
-            var b = byte
-            _ = Glibc.send(fd, &b, 1, Int32(MSG_OOB))
         }
 
         @Test func ipv6ListenerForwards() throws {

@@ -5,8 +5,12 @@ import Glibc
 final class EchoBackend: Sendable {
     let server: TestServer
 
-    init(name: String = "echo", host: String = "127.0.0.1", port: UInt16 = 0) throws {
-        server = try TestServer(name: name, host: host, port: port) { fd in EchoBackend.serve(fd) }
+    /// `urgentInline`: TCP urgent bytes are echoed as ordinary bytes, in place.
+    init(name: String = "echo", host: String = "127.0.0.1", port: UInt16 = 0, urgentInline: Bool = false) throws {
+        server = try TestServer(name: name, host: host, port: port) { fd in
+            if urgentInline { SocketIO.keepUrgentInline(fd) }
+            EchoBackend.serve(fd)
+        }
     }
 
     var name: String { server.name }

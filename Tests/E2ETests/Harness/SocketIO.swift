@@ -19,6 +19,18 @@ enum ReceiveResult: Equatable {
 }
 
 enum SocketIO {
+    /// TCP urgent bytes stay in the stream (SO_OOBINLINE), as sluice forwards them.
+    static func keepUrgentInline(_ fd: Int32) {
+        var one: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// Sends one byte as TCP urgent data (MSG_OOB).
+    static func sendUrgent(_ fd: Int32, _ byte: UInt8) throws {
+        var b = byte
+        guard Glibc.send(fd, &b, 1, Int32(MSG_OOB)) == 1 else { throw HarnessError("send(MSG_OOB) failed: errno \(errno)") }
+    }
+
     static func setTimeouts(_ fd: Int32, _ timeout: Duration) {
         let (s, atto) = timeout.components
         var tv = timeval(tv_sec: Int(s), tv_usec: Int(atto / 1_000_000_000_000))

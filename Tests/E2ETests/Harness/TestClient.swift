@@ -119,3 +119,32 @@ final class TestClient: Sendable {
         if fd >= 0 { Glibc.close(fd) }
     }
 }
+
+extension TestClient {
+    /// Reads until EOF and compares every byte with `expected`; returns a failure or nil.
+    func compareUntilEOF(with expected: [UInt8]) -> String? {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 << 10, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset = 0
+        do {
+            while true {
+                let n = try receive(into: buffer)
+                if n == 0 { break }
+                if offset + n > expected.count {
+                    return "received \(offset + n) bytes, more than the \(expected.count) sent"
+                }
+                let mismatch = expected.withUnsafeBytes { sent -> Int? in
+                    guard memcmp(buffer.baseAddress!, sent.baseAddress! + offset, n) != 0 else { return nil }
+                    return (0..<n).first { buffer[$0] != sent[offset + $0] }
+                }
+                if let mismatch {
+                    return "byte \(offset + mismatch) differs: sent \(expected[offset + mismatch]), got \(buffer[mismatch])"
+                }
+                offset += n
+            }
+        } catch {
+            return "\(error) after \(offset) of \(expected.count) bytes"
+        }
+        return offset == expected.count ? nil : "EOF after \(offset) of \(expected.count) bytes"
+    }
+}
