@@ -22,9 +22,9 @@ let package = Package(
         .executableTarget(name: "sluicectl", dependencies: ["SluiceSys"]),
         .target(name: "SluiceTestSupport", dependencies: ["SluiceSys"], path: "Tests/SluiceTestSupport"),
         .testTarget(name: "SluiceSysTests", dependencies: ["SluiceSys", "SluiceTestSupport"]),
-        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceSys"]),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceSys", "SluiceTestSupport"]),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime", "SluiceCore", "SluiceSys", "SluiceTestSupport"]),
-        .testTarget(name: "E2ETests", dependencies: ["sluice"]),
+        .testTarget(name: "E2ETests", dependencies: ["sluice", "SluiceTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,6 +3,7 @@
 import Foundation
 import Glibc
 import Testing
+import SluiceTestSupport
 
 extension E2E {
     @Suite struct AdminTests {

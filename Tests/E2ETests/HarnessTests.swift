@@ -2,6 +2,7 @@
 // scenario points at sluice rather than at the test tools.
 import Foundation
 import Testing
+import SluiceTestSupport
 
 extension E2E {
     @Suite struct HarnessTests {

@@ -2,6 +2,7 @@
 // both directions keep switching between the copy and the splice path) with TCP urgent bytes
 // between some chunks, through an echo backend: every byte comes back, in order.
 import Testing
+import SluiceTestSupport
 
 extension E2E {
     @Suite struct StreamMixTests {

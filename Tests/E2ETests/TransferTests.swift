@@ -3,6 +3,7 @@
 import Foundation
 import Synchronization
 import Testing
+import SluiceTestSupport
 
 extension E2E {
     @Suite struct TransferTests {
@@ -81,18 +82,10 @@ extension E2E {
         /// the urgent byte as an ordinary byte in its place and the session goes on. (splice(2)
         /// stops for ever at an urgent mark, and without SO_OOBINLINE the byte is dropped.)
         @Test func urgentDataCrossesInPlaceBothWays() throws {
-            let backend = try TestServer(name: "urgent") { fd in
-                SocketIO.keepUrgentInline(fd)
-                SocketIO.setTimeouts(fd, .seconds(20))
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
-                defer { buffer.deallocate() }
-                while let n = try? SocketIO.receive(fd, into: buffer), n > 0 {
-                    guard (try? SocketIO.sendAll(fd, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))) != nil else { return }
-                }
+            let backend = try EchoBackend(name: "urgent", urgentInline: true) { fd in
                 _ = try? SocketIO.sendAll(fd, Array("hello".utf8))
                 try? SocketIO.sendUrgent(fd, UInt8(ascii: "!"))
                 _ = try? SocketIO.sendAll(fd, Array("world".utf8))
-                shutdown(fd, Int32(SHUT_WR))
             }
             defer { backend.stop() }
             let port = try FreePort.tcp()

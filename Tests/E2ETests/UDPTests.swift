@@ -6,6 +6,7 @@
 import Foundation
 import Glibc
 import Testing
+import SluiceTestSupport
 
 extension E2E {
     @Suite struct UDPTests {

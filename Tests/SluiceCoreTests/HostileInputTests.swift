@@ -5,6 +5,7 @@
 // SLUICE_HOSTILE_SCALE=N runs N times as many mutations (a longer local hunt).
 import Foundation
 import SluiceSys
+import SluiceTestSupport
 import Testing
 
 @testable import SluiceCore
@@ -14,7 +15,7 @@ import Testing
 
     /// Seeded edits of `seed`, 1 to 4 at a time.
     struct Mutator {
-        var state: UInt64
+        var random: PseudoRandom
         static let tokens: [[UInt8]] = [
             [0], [0xFF], Array("\r\n".utf8), Array("\n".utf8), Array("\"".utf8), Array("#".utf8), Array("\\".utf8),
             Array(" ".utf8), Array("\t".utf8), Array("99999999999999999999999".utf8), Array("-1".utf8),
@@ -23,14 +24,9 @@ import Testing
             Array("ms".utf8), Array("9223372036854775807".utf8), Array("\u{00e9}".utf8),
         ]
 
-        init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+        init(seed: UInt64) { random = PseudoRandom(seed: seed) }
 
-        mutating func next(_ bound: Int) -> Int {
-            state ^= state >> 12
-            state ^= state << 25
-            state ^= state >> 27
-            return Int((state &* 0x2545_F491_4F6C_DD1D) >> 33) % max(1, bound)
-        }
+        mutating func next(_ bound: Int) -> Int { random.below(bound) }
 
         mutating func mutate(_ seed: [UInt8]) -> [UInt8] {
             var bytes = seed
@@ -50,6 +46,9 @@ import Testing
             return bytes
         }
     }
+
+    /// Lines as the parsers count them: "\r\n" and "\n" both end one.
+    static func lineCount(_ bytes: [UInt8]) -> Int { bytes.count { $0 == UInt8(ascii: "\n") } + 1 }
 
     static let exampleConfig: [UInt8] = {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -103,7 +102,6 @@ import Testing
     func configErrorsAlwaysNameTheirLine(seed: [UInt8], salt: UInt64) {
         #expect(!seed.isEmpty)
         var mutator = Mutator(seed: salt)
-        let lineCount = { (bytes: [UInt8]) in bytes.count { $0 == UInt8(ascii: "\n") } + 1 }
         for _ in 0..<1500 * Self.scale {
             let bytes = mutator.mutate(seed)
             let text = String(decoding: bytes, as: UTF8.self)
@@ -113,7 +111,7 @@ import Testing
             #expect(!errors.errors.isEmpty)
             for error in errors.errors {
                 // Line 0 is the file as a whole (nothing to serve, say); otherwise a line of it.
-                #expect(error.file == "x.conf" && error.line >= 0 && error.line <= lineCount(bytes) + 1 && !error.message.isEmpty,
+                #expect(error.file == "x.conf" && error.line >= 0 && error.line <= Self.lineCount(bytes) + 1 && !error.message.isEmpty,
                     "\(error) for:\n\(text)")
             }
         }
@@ -150,7 +148,7 @@ import Testing
         for _ in 0..<2000 * Self.scale {
             let text = String(decoding: mutator.mutate(seed), as: UTF8.self)
             let (_, problems) = StateFileText.parse(text)
-            let lines = text.utf8.count { $0 == UInt8(ascii: "\n") } + 1
+            let lines = Self.lineCount(Array(text.utf8))
             for problem in problems {
                 #expect(problem.line >= 1 && problem.line <= lines + 1 && !problem.message.isEmpty, "\(problem) for:\n\(text)")
             }

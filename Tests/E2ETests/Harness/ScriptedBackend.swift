@@ -3,6 +3,7 @@
 // once. Remembers how many bytes the last connection sent it.
 import Glibc
 import Synchronization
+import SluiceTestSupport
 
 final class ScriptedBackend: Sendable {
     enum Script: Sendable {

@@ -1,20 +1,21 @@
 // Deterministic pseudo-random bytes (xorshift64*), fast enough in debug builds to fill tens of
-// MiB: the transfer tests compare every byte against a regenerated stream.
-struct PseudoRandom {
+// MiB: the transfer tests compare every byte against a regenerated stream; the hostile-input
+// tests draw their mutations from it.
+package struct PseudoRandom {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    package init(seed: UInt64) {
         state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed
     }
 
-    mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state ^= state >> 12
         state ^= state << 25
         state ^= state >> 27
         return state &* 0x2545_F491_4F6C_DD1D
     }
 
-    mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+    package mutating func fill(_ buffer: UnsafeMutableRawBufferPointer) {
         let words = buffer.count / 8
         let wordBuffer = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(words * 8)])
         for i in 0..<words {
@@ -27,10 +28,15 @@ struct PseudoRandom {
         }
     }
 
-    static func bytes(seed: UInt64, count: Int) -> [UInt8] {
+    package static func bytes(seed: UInt64, count: Int) -> [UInt8] {
         var generator = PseudoRandom(seed: seed)
         var bytes = [UInt8](repeating: 0, count: count)
         bytes.withUnsafeMutableBytes { generator.fill($0) }
         return bytes
+    }
+
+    /// A number in 0..<bound (0 when bound < 1).
+    package mutating func below(_ bound: Int) -> Int {
+        Int(next() >> 33) % max(1, bound)
     }
 }
