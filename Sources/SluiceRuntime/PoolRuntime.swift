@@ -232,6 +232,9 @@ package final class SharedState: Sendable {
     /// Every pool ever configured, removed ones included (a pool's index never changes).
     package var allPools: [PoolRuntime] { poolTable.withLock { $0 } }
 
+    /// How many pools were ever configured (a worker compares it with its own views).
+    package var poolCount: Int { poolTable.withLock { $0.count } }
+
     /// The pools in force.
     package var pools: [PoolRuntime] { allPools.filter { !$0.removed.load(ordering: .relaxed) } }
 

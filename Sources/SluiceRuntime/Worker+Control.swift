@@ -4,16 +4,19 @@ import SluiceCore
 import SluiceSys
 
 extension Worker {
-    /// Makes sure this worker has a view of every pool up to `index` (pools only grow).
-    mutating func ensureView(_ index: Int) {
-        guard index >= pools.count else { return }
+    /// Gives this worker a view of every pool created so far (pools only grow, and a pool's
+    /// index never changes). Run before acting on any batch of messages: the control thread
+    /// creates a pool before anything can name it (a listener, a health check's
+    /// `closeSessions`, a kill), so after this every pool index a message carries is valid,
+    /// whatever order the messages of a reload arrive in.
+    mutating func catchUpPools() {
+        guard pools.count < shared.poolCount else { return }
         let all = shared.allPools
-        while pools.count <= index && pools.count < all.count { pools.append(PoolView(all[pools.count])) }
+        while pools.count < all.count { pools.append(PoolView(all[pools.count])) }
     }
 
     /// A listener a reload bound: watched at once unless the worker is stopping.
     mutating func addListener(_ listener: Listener) {
-        ensureView(listener.pool)
         listeners.append(listener)
         guard accepting else { return }
         do {

@@ -121,7 +121,6 @@ extension Worker {
     private mutating func openFlow(
         _ client: IPEndpoint, _ address: SocketAddress, local: SocketAddress, listener: Int, pool index: Int
     ) -> UInt32? {
-        ensureView(index)
         let pool = pools[index].pool
         if shared.active.wrappingAdd(1, ordering: .relaxed).newValue > shared.maxconn.load(ordering: .relaxed) {
             shared.active.wrappingSubtract(1, ordering: .relaxed)

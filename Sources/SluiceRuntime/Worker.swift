@@ -53,7 +53,7 @@ struct Worker: ~Copyable {
         self.events = EpollEventBuffer(capacity: 512)
         self.pipes = PipePool(size: shared.pipeSize)
         self.scratch = IOBuffer(count: min(16 * 1024, shared.pipeSize))
-        self.pools = shared.pools.map(PoolView.init)
+        self.pools = shared.allPools.map(PoolView.init)
     }
 
     /// Watches the wake-up eventfd and every listener; call once on the worker's thread.
@@ -170,6 +170,7 @@ struct Worker: ~Copyable {
         case .wakeup?:
             channel.wake.drain()
             channel.takeAll(into: &mailbox)
+            catchUpPools()
             for message in mailbox { handle(message) }
             mailbox.removeAll(keepingCapacity: true)
         case nil:
@@ -192,7 +193,6 @@ struct Worker: ~Copyable {
             channel.listenersReleased.store(true, ordering: .releasing)
             shutdownDeadline = deadline
         case .adopt(let client, let peer, let pool):
-            ensureView(pool)
             startSession(client, peer: peer, pool: pool)
         case .addListener(let listener):
             addListener(listener)
