@@ -1,6 +1,6 @@
-// The default effect of a check result on the shared server state: `healthy`, the
-// `checkSeconds` histogram, `lastChange`, a log line per state change, and a pool version
-// bump so workers refresh their view.
+// The default effect of a check result on the shared server state: `healthy` with its
+// slow-start clock, the `checkSeconds` histogram, `lastChange`, a log line per state change,
+// and one pool version bump so workers refresh their view.
 import SluiceCore
 import SluiceSys
 
@@ -13,8 +13,7 @@ extension HealthChecker {
             }
             return
         }
-        server.healthy.store(result.up, ordering: .relaxed)
-        server.lastChange.store(Instant.now().nanoseconds, ordering: .relaxed)
+        server.setHealth(up: result.up, at: Instant.now())
         pool.changed()
         let fields: KeyValuePairs<String, String> = [
             "pool": pool.name, "server": server.name, "check": Probes.name(of: pool.settings.check.kind),

@@ -71,7 +71,8 @@ package final class ServerRuntime: Sendable {
     }
 
     /// Weight the balancer uses now: `slowstart` ramps it from ~0 to full after the server
-    /// comes up (never below 1, so a ramping server still takes a first session).
+    /// comes up (never below 1, so a ramping server still takes a first session). The product
+    /// weight × elapsed is taken at full width: 1000 × 365 days in nanoseconds is past 2^64.
     package func balancedWeight(now: Instant, slowstart: Duration) -> Int {
         let full = weight.load(ordering: .relaxed)
         let since = upSince.load(ordering: .relaxed)
@@ -79,15 +80,30 @@ package final class ServerRuntime: Sendable {
         let elapsed = now.nanoseconds &- min(now.nanoseconds, since)
         let ramp = slowstart.nanoseconds
         guard elapsed < ramp else { return full }
-        return max(1, Int((UInt64(full) * elapsed) / ramp))
+        // elapsed < ramp, so the quotient is below `full` and the division cannot overflow.
+        let (quotient, _) = ramp.dividingFullWidth(UInt64(full).multipliedFullWidth(by: elapsed))
+        return max(1, Int(quotient))
     }
 
     /// The balancer's view; `ignoringHealth` for `all-down any` (down servers tried anyway).
+    /// Health is read first, with acquire ordering, so a server seen up is seen with the
+    /// `upSince` its transition stored before it (see `setHealth`).
     package func balancerView(now: Instant, slowstart: Duration, ignoringHealth: Bool = false) -> BalancerServer {
-        let takes = ignoringHealth ? adminState == .ready && !removing.load(ordering: .relaxed) : usable
+        let isUp = healthy.load(ordering: .acquiring)
+        let ready = adminState == .ready && !removing.load(ordering: .relaxed)
+        let takes = ready && (ignoringHealth || isUp)
         return BalancerServer(
             name: config.name, weight: balancedWeight(now: now, slowstart: slowstart), backup: config.backup,
             usable: takes)
+    }
+
+    /// A health transition as one step: the slow-start clock (`upSince`) is set before the
+    /// server shows up, so no reader ever sees it up without its ramp (and the caller bumps
+    /// the pool's version once, after both).
+    package func setHealth(up: Bool, at now: Instant) {
+        upSince.store(up ? max(1, now.nanoseconds) : 0, ordering: .relaxed)
+        healthy.store(up, ordering: .releasing)
+        lastChange.store(now.nanoseconds, ordering: .relaxed)
     }
 
     /// Sets the admin state; leaving `ready` starts the drain clock, returning to it stops it.

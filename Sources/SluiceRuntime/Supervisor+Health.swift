@@ -1,6 +1,5 @@
 // What a health-check result does beyond the server's own state (HealthChecker.apply):
-// slow start begins when a server comes up, and `on-down close-sessions` closes the
-// sessions of a server that goes down.
+// `on-down close-sessions` closes the sessions of a server that goes down.
 import SluiceCore
 import SluiceSys
 
@@ -9,17 +8,13 @@ extension Supervisor {
         { server, pool, result in
             HealthChecker.apply(server, pool, result, logger: logger)
             switch result.transition {
-            case .wentUp?:
-                server.upSince.store(Instant.now().nanoseconds, ordering: .relaxed)
-                pool.changed()
             case .wentDown?:
-                server.upSince.store(0, ordering: .relaxed)
                 if pool.settings.onDown == .closeSessions {
                     for channel in channels {
                         channel.send(.closeSessions(pool: pool.index, server: server, reason: "server down"))
                     }
                 }
-            case nil:
+            case .wentUp?, nil:
                 break
             }
         }

@@ -17,8 +17,11 @@ package struct Instant: Comparable, Hashable, Sendable {
     @inlinable package static func <= (a: Instant, b: Instant) -> Bool { a.nanoseconds <= b.nanoseconds }
     @inlinable package static func == (a: Instant, b: Instant) -> Bool { a.nanoseconds == b.nanoseconds }
 
+    /// Saturates at `distantFuture`: a deadline far away (a configured 365d added to a
+    /// deadline that is already `distantFuture`) must not wrap into the past and fire at once.
     package static func + (a: Instant, d: Duration) -> Instant {
-        Instant(nanoseconds: a.nanoseconds &+ d.nanoseconds)
+        let (sum, overflow) = a.nanoseconds.addingReportingOverflow(d.nanoseconds)
+        return Instant(nanoseconds: overflow ? .max : sum)
     }
 
     package func millis(since earlier: Instant) -> Int {
