@@ -43,8 +43,13 @@ extension Worker {
         }
         if moved {
             sessions[slot].lastActivity = now
-            // Long sessions publish their bytes about once a second, not only when they end.
-            if now.nanoseconds &- sessions[slot].publishedAt.nanoseconds >= 1_000_000_000 { publishBytes(slot) }
+            // Long sessions publish their bytes about once a second, not only when they end;
+            // the timer publishes the last burst of a session that then goes quiet.
+            if now.nanoseconds &- sessions[slot].publishedAt.nanoseconds >= 1_000_000_000 {
+                publishBytes(slot)
+            } else {
+                armTimer(slot)
+            }
         }
         if sessions[slot].up.done && sessions[slot].down.done {
             finish(slot, aborted: false, reason: "closed")
@@ -124,9 +129,20 @@ extension Worker {
         case .queued: return sessions[slot].queuedSince + pools[sessions[slot].pool].settings.timeoutQueue
         case .connecting: return sessions[slot].connectDeadline
         case .proxying:
-            let idle = pools[sessions[slot].pool].settings.timeoutIdle
-            return idle == .zero ? nil : sessions[slot].lastActivity + idle
+            let idle = idleDeadline(slot)
+            guard hasUnpublishedBytes(slot) else { return idle }
+            let publish = sessions[slot].publishedAt + .seconds(1)
+            return min(idle ?? publish, publish)
         }
+    }
+
+    private func idleDeadline(_ slot: UInt32) -> Instant? {
+        let idle = pools[sessions[slot].pool].settings.timeoutIdle
+        return idle == .zero ? nil : sessions[slot].lastActivity + idle
+    }
+
+    private func hasUnpublishedBytes(_ slot: UInt32) -> Bool {
+        sessions[slot].up.bytes != sessions[slot].publishedIn || sessions[slot].down.bytes != sessions[slot].publishedOut
     }
 
     mutating func fireTimers() {
@@ -151,7 +167,12 @@ extension Worker {
             case .connecting:
                 if connectFailed(slot, .timedOut) { connectNext(slot) }
             case .proxying:
-                finish(slot, aborted: false, reason: "idle timeout")
+                if let idle = idleDeadline(slot), idle <= now {
+                    finish(slot, aborted: false, reason: "idle timeout")
+                } else {
+                    publishBytes(slot)
+                    armTimer(slot)
+                }
             case .free:
                 break
             }
