@@ -39,7 +39,7 @@ define ensure-packages
 	fi
 endef
 
-.PHONY: all build build-deps run test test-deps check clean install uninstall bench
+.PHONY: all build build-deps run test test-deps check clean install uninstall bench fuzz
 
 all: build
 
@@ -74,6 +74,33 @@ test-deps:
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+
+# Coverage-guided fuzzing (libFuzzer + ASan) of the parsers that read outside bytes (Tests/Fuzz):
+# each target runs FUZZ_SECONDS from the committed seeds in Tests/Fuzz/corpus/TARGET; what it
+# learns stays in .build-fuzz/corpus. A finding stops the run with its input saved as
+# .build-fuzz/crashes/TARGET-crash-...: replay it with
+#   SLUICE_FUZZ_TARGET=TARGET .build-fuzz/debug/sluice-fuzz FILE
+# then add it to Tests/Fuzz/corpus/TARGET and to a regression test. `make test` runs each briefly.
+FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 15
+FUZZ_TARGETS ?= config admin statefile probe proxy
+FUZZ_BUILD = .build-fuzz
+fuzz: build-deps
+	set -o pipefail; SLUICE_FUZZ=1 $(SWIFT) build --build-path $(FUZZ_BUILD) --product sluice-fuzz \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address \
+		2>&1 | grep -v "Cannot export local symbol"
+	@set -e; mkdir -p $(FUZZ_BUILD)/crashes; \
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+		if SLUICE_FUZZ_TARGET=$$t $(FUZZ_BUILD)/debug/sluice-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-rss_limit_mb=2048 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- \
+			$(FUZZ_BUILD)/corpus/$$t Tests/Fuzz/corpus/$$t > $(FUZZ_BUILD)/$$t.log 2>&1; then \
+			echo "fuzz $$t: $$(grep -E '^Done' $(FUZZ_BUILD)/$$t.log), no finding"; \
+		else \
+			tail -n 60 $(FUZZ_BUILD)/$$t.log; echo "fuzz $$t: FINDING (see above; input in $(FUZZ_BUILD)/crashes)"; exit 1; \
+		fi; \
+	done
 
 # Benchmark against direct, HAProxy (plain and splice) and nginx stream on loopback; writes
 # bench/results/latest.{md,json,svg}. QUICK=1: fewer runs, shorter (under 3 minutes).
