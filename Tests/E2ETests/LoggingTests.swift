@@ -1,0 +1,129 @@
+// Logging never stops a worker: with stderr on a pipe nobody reads, a flood of refused clients
+// leaves every other session moving and the admin socket answering; lines that do not fit are
+// counted in sluice_log_dropped_total and reported once stderr is read again, and the refusals
+// come out as one summary line a second per pool instead of one line per client.
+import Foundation
+import Testing
+import SluiceTestSupport
+
+extension E2E {
+    @Suite struct LoggingTests {
+        /// Sends `payload` and reads the same number of bytes back; throws on any difference.
+        static func echoRoundTrip(_ client: TestClient, _ payload: [UInt8]) throws {
+            try client.send(payload)
+            var back: [UInt8] = []
+            while back.count < payload.count {
+                guard case .bytes(let chunk) = try client.receive(max: payload.count - back.count) else {
+                    throw HarnessError("echo session ended after \(back.count) of \(payload.count) bytes")
+                }
+                back += chunk
+            }
+            guard back == payload else { throw HarnessError("echo returned different bytes") }
+        }
+
+        /// The number after `key=` in a log line.
+        static func field(_ key: String, in line: Substring) -> Int? {
+            line.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Int($0.dropFirst(key.count + 1)) }
+        }
+
+        @Test func unreadStderrNeverFreezesAWorker() throws {
+            let echo = try EchoBackend(name: "e")
+            defer { echo.stop() }
+            let deadPort = try FreePort.tcp()
+            let livePort = try FreePort.tcp()
+            let refusedPort = try FreePort.tcp()
+            let sluice = try UnreadStderrSluice { admin in
+                """
+                global
+                    workers 2
+                    admin-socket \(admin)
+                    log-level info
+                    log-sessions on
+                pool live
+                    bind 127.0.0.1:\(livePort)
+                    check none
+                    server e 127.0.0.1:\(echo.port)
+                pool dead
+                    bind 127.0.0.1:\(refusedPort)
+                    check tcp interval 100ms timeout 300ms
+                    server gone 127.0.0.1:\(deadPort) init-state down
+                """
+            }
+            #expect(try sluice.metric(#"sluice_server_up{pool="dead",server="gone"}"#) == 0)
+
+            // Sessions opened before the flood, spread over the workers by the kernel.
+            let sessions = try (0..<6).map { i in try TestClient(port: livePort, source: "127.0.0.\(10 + i)") }
+            for (i, s) in sessions.enumerated() {
+                try Self.echoRoundTrip(s, PseudoRandom.bytes(seed: UInt64(i), count: 4096))
+            }
+
+            // Refused clients, each logged (a warning and a session line), until the log queue
+            // overflows; every round, each session and a fresh one must still echo, and the
+            // admin socket must answer. On a frozen worker a refusal or an echo times out.
+            var refused = 0
+            var dropped: UInt64 = 0
+            var round = 0
+            let deadline = Deadline(.seconds(90))
+            while dropped == 0 || refused < 1500 {
+                if deadline.expired {
+                    throw HarnessError("no log line dropped after \(refused) refused clients")
+                }
+                for _ in 0..<250 {
+                    try TestClient.expectRejected(port: refusedPort)
+                    refused += 1
+                }
+                round += 1
+                for (i, s) in sessions.enumerated() {
+                    try Self.echoRoundTrip(s, PseudoRandom.bytes(seed: UInt64(round * 100 + i), count: 8192))
+                }
+                let fresh = try TestClient(port: livePort)
+                try Self.echoRoundTrip(fresh, PseudoRandom.bytes(seed: UInt64(round), count: 1000))
+                fresh.close()
+                dropped = try #require(try sluice.metric("sluice_log_dropped_total"), "no sluice_log_dropped_total")
+            }
+            #expect(dropped > 0)
+            let rejected = try #require(try sluice.metric(#"sluice_rejected_total{pool="dead",reason="no-server"}"#))
+            #expect(rejected == UInt64(refused))
+
+            // Reading stderr again: the stuck write completes, the queue drains, and the count
+            // of dropped lines is reported; the reports add up to the counter exactly.
+            sluice.startReadingStderr()
+            // (Lines logged after the last look at the counter may have been dropped too.)
+            var reported = 0
+            try waitUntil("reports of the dropped log lines", timeout: .seconds(10), lastSeen: { "reported \(reported) of \(dropped)" }) {
+                reported = sluice.logLines(containing: #" log lines dropped""#).compactMap { Self.field("dropped", in: $0) }.reduce(0, +)
+                dropped = try #require(try sluice.metric("sluice_log_dropped_total"))
+                return reported == Int(dropped)
+            }
+            for line in sluice.logLines(containing: #" log lines dropped""#) {
+                let n = try #require(Self.field("dropped", in: line))
+                #expect(line.hasSuffix(#" warn dropped=\#(n) msg="\#(n) log lines dropped""#), "\(line)")
+            }
+
+            // Every refused client is in a summary line, a line of its own, or a dropped line;
+            // the summaries (one a second at most) carry nearly all of them.
+            var summarised = 0
+            var single = 0
+            try waitUntil("summaries of the refused clients", timeout: .seconds(10),
+                          lastSeen: { "\(summarised) summarised, \(single) single, \(dropped) dropped, \(refused) refused" }) {
+                let summaries = sluice.logLines(containing: #" clients refused: no server available""#)
+                summarised = summaries.compactMap { Self.field("clients", in: $0) }.reduce(0, +)
+                single = sluice.logLines(containing: #"msg="no server available""#).count
+                return summarised + single + Int(dropped) >= refused
+            }
+            for line in sluice.logLines(containing: #" clients refused: no server available""#) {
+                let n = try #require(Self.field("clients", in: line))
+                #expect(line.hasSuffix(#" warn pool=dead clients=\#(n) msg="\#(n) clients refused: no server available""#), "\(line)")
+            }
+            #expect(summarised > 0)
+            #expect(summarised + single <= refused)
+            for line in sluice.logLines(containing: #"msg="no server available""#) {
+                #expect(line.contains(" warn pool=dead client=127.0.0.1:"), "\(line)")
+            }
+
+            for s in sessions { s.close() }
+            #expect(try sluice.stop() == .exited(0))
+            #expect(sluice.stderr.hasSuffix("msg=\"stopped\"\n"), "\(sluice.stderr.suffix(500))")
+        }
+    }
+}
