@@ -100,7 +100,8 @@ final class LogWriter: Sendable {
         var batch: [LogRecord] = []
         while true {
             let now = Instant.now().nanoseconds
-            let (dropped, due, sleep, stop) = state.withLock { s -> (UInt64, [(key: ClientWarningSummaries.Key, count: Int)], Int?, Bool) in
+            typealias Due = [(key: ClientWarningSummaries.Key, count: Int)]
+            let (dropped, due, sleep, stop) = state.withLock { s -> (UInt64, Due, Int?, Bool) in
                 swap(&s.records, &batch)
                 let dropped = s.dropped
                 s.dropped = 0

@@ -68,18 +68,22 @@ extension E2E {
                 if deadline.expired {
                     throw HarnessError("no log line dropped after \(refused) refused clients")
                 }
-                for _ in 0..<250 {
-                    try TestClient.expectRejected(port: refusedPort)
-                    refused += 1
+                do {
+                    for _ in 0..<250 {
+                        try TestClient.expectRejected(port: refusedPort)
+                        refused += 1
+                    }
+                    round += 1
+                    for (i, s) in sessions.enumerated() {
+                        try Self.echoRoundTrip(s, PseudoRandom.bytes(seed: UInt64(round * 100 + i), count: 8192))
+                    }
+                    let fresh = try TestClient(port: livePort)
+                    try Self.echoRoundTrip(fresh, PseudoRandom.bytes(seed: UInt64(round), count: 1000))
+                    fresh.close()
+                    dropped = try sluice.metric("sluice_log_dropped_total") ?? 0
+                } catch {
+                    throw HarnessError("a worker or the admin socket stopped after \(refused) refused clients: \(error)")
                 }
-                round += 1
-                for (i, s) in sessions.enumerated() {
-                    try Self.echoRoundTrip(s, PseudoRandom.bytes(seed: UInt64(round * 100 + i), count: 8192))
-                }
-                let fresh = try TestClient(port: livePort)
-                try Self.echoRoundTrip(fresh, PseudoRandom.bytes(seed: UInt64(round), count: 1000))
-                fresh.close()
-                dropped = try #require(try sluice.metric("sluice_log_dropped_total"), "no sluice_log_dropped_total")
             }
             #expect(dropped > 0)
             let rejected = try #require(try sluice.metric(#"sluice_rejected_total{pool="dead",reason="no-server"}"#))

@@ -91,7 +91,9 @@ package struct ClientWarningSummaries: Sendable {
         }
         for key in forgotten { entries[key] = nil }
         // Stable order for the log (and the tests): by pool, server, then kind.
-        return due.sorted { ($0.key.pool, $0.key.server, $0.key.warning.rawValue) < ($1.key.pool, $1.key.server, $1.key.warning.rawValue) }
+        return due.sorted { a, b in
+            (a.key.pool, a.key.server, a.key.warning.rawValue) < (b.key.pool, b.key.server, b.key.warning.rawValue)
+        }
     }
 
     /// When the next summary falls due; nil while none is pending.
