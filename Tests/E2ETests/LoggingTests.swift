@@ -26,65 +26,93 @@ extension E2E {
             line.split(separator: " ").first { $0.hasPrefix(key + "=") }.flatMap { Int($0.dropFirst(key.count + 1)) }
         }
 
+        /// sluice with a pool `live` (an echo server) and a pool `dead` (its only server down),
+        /// stderr unread, and sessions to `live` open before the flood.
+        struct Scenario {
+            let echo: EchoBackend
+            let sluice: UnreadStderrSluice
+            let livePort: UInt16
+            let refusedPort: UInt16
+            let sessions: [TestClient]
+
+            init() throws {
+                echo = try EchoBackend(name: "e")
+                let deadPort = try FreePort.tcp()
+                let livePort = try FreePort.tcp()
+                let refusedPort = try FreePort.tcp()
+                self.livePort = livePort
+                self.refusedPort = refusedPort
+                let echoPort = echo.port
+                sluice = try UnreadStderrSluice { admin in
+                    """
+                    global
+                        workers 2
+                        admin-socket \(admin)
+                        log-level info
+                        log-sessions on
+                    pool live
+                        bind 127.0.0.1:\(livePort)
+                        check none
+                        server e 127.0.0.1:\(echoPort)
+                    pool dead
+                        bind 127.0.0.1:\(refusedPort)
+                        check tcp interval 100ms timeout 300ms
+                        server gone 127.0.0.1:\(deadPort) init-state down
+                    """
+                }
+                #expect(try sluice.metric(#"sluice_server_up{pool="dead",server="gone"}"#) == 0)
+                // Sessions opened before the flood, spread over the workers by the kernel.
+                sessions = try (0..<6).map { i in try TestClient(port: livePort, source: "127.0.0.\(10 + i)") }
+                for (i, s) in sessions.enumerated() {
+                    try LoggingTests.echoRoundTrip(s, PseudoRandom.bytes(seed: UInt64(i), count: 4096))
+                }
+            }
+
+            /// Refused clients, each logged (a warning and a session line), until the log queue
+            /// overflows; every round, each session and a fresh one must still echo, and the
+            /// admin socket must answer. On a frozen worker a refusal or an echo times out.
+            /// Returns how many clients were refused and the dropped-lines counter.
+            func flood() throws -> (refused: Int, dropped: UInt64) {
+                var refused = 0
+                var dropped: UInt64 = 0
+                var round = 0
+                let deadline = Deadline(.seconds(60))
+                while dropped == 0 || refused < 1500 {
+                    if deadline.expired {
+                        throw HarnessError("no log line dropped after \(refused) refused clients")
+                    }
+                    do {
+                        for _ in 0..<250 {
+                            try TestClient.expectRejected(port: refusedPort)
+                            refused += 1
+                        }
+                        round += 1
+                        for (i, s) in sessions.enumerated() {
+                            try LoggingTests.echoRoundTrip(s, PseudoRandom.bytes(seed: UInt64(round * 100 + i), count: 8192))
+                        }
+                        let fresh = try TestClient(port: livePort)
+                        try LoggingTests.echoRoundTrip(fresh, PseudoRandom.bytes(seed: UInt64(round), count: 1000))
+                        fresh.close()
+                        dropped = try sluice.metric("sluice_log_dropped_total") ?? 0
+                    } catch {
+                        throw HarnessError("a worker or the admin socket stopped after \(refused) refused clients: \(error)")
+                    }
+                }
+                return (refused, dropped)
+            }
+
+            func stop() {
+                for s in sessions { s.close() }
+                echo.stop()
+            }
+        }
+
         @Test func unreadStderrNeverFreezesAWorker() throws {
-            let echo = try EchoBackend(name: "e")
-            defer { echo.stop() }
-            let deadPort = try FreePort.tcp()
-            let livePort = try FreePort.tcp()
-            let refusedPort = try FreePort.tcp()
-            let sluice = try UnreadStderrSluice { admin in
-                """
-                global
-                    workers 2
-                    admin-socket \(admin)
-                    log-level info
-                    log-sessions on
-                pool live
-                    bind 127.0.0.1:\(livePort)
-                    check none
-                    server e 127.0.0.1:\(echo.port)
-                pool dead
-                    bind 127.0.0.1:\(refusedPort)
-                    check tcp interval 100ms timeout 300ms
-                    server gone 127.0.0.1:\(deadPort) init-state down
-                """
-            }
-            #expect(try sluice.metric(#"sluice_server_up{pool="dead",server="gone"}"#) == 0)
-
-            // Sessions opened before the flood, spread over the workers by the kernel.
-            let sessions = try (0..<6).map { i in try TestClient(port: livePort, source: "127.0.0.\(10 + i)") }
-            for (i, s) in sessions.enumerated() {
-                try Self.echoRoundTrip(s, PseudoRandom.bytes(seed: UInt64(i), count: 4096))
-            }
-
-            // Refused clients, each logged (a warning and a session line), until the log queue
-            // overflows; every round, each session and a fresh one must still echo, and the
-            // admin socket must answer. On a frozen worker a refusal or an echo times out.
-            var refused = 0
-            var dropped: UInt64 = 0
-            var round = 0
-            let deadline = Deadline(.seconds(90))
-            while dropped == 0 || refused < 1500 {
-                if deadline.expired {
-                    throw HarnessError("no log line dropped after \(refused) refused clients")
-                }
-                do {
-                    for _ in 0..<250 {
-                        try TestClient.expectRejected(port: refusedPort)
-                        refused += 1
-                    }
-                    round += 1
-                    for (i, s) in sessions.enumerated() {
-                        try Self.echoRoundTrip(s, PseudoRandom.bytes(seed: UInt64(round * 100 + i), count: 8192))
-                    }
-                    let fresh = try TestClient(port: livePort)
-                    try Self.echoRoundTrip(fresh, PseudoRandom.bytes(seed: UInt64(round), count: 1000))
-                    fresh.close()
-                    dropped = try sluice.metric("sluice_log_dropped_total") ?? 0
-                } catch {
-                    throw HarnessError("a worker or the admin socket stopped after \(refused) refused clients: \(error)")
-                }
-            }
+            let scenario = try Scenario()
+            defer { scenario.stop() }
+            let sluice = scenario.sluice
+            let (refused, floodDropped) = try scenario.flood()
+            var dropped = floodDropped
             #expect(dropped > 0)
             let rejected = try #require(try sluice.metric(#"sluice_rejected_total{pool="dead",reason="no-server"}"#))
             #expect(rejected == UInt64(refused))
@@ -125,9 +153,32 @@ extension E2E {
                 #expect(line.contains(" warn pool=dead client=127.0.0.1:"), "\(line)")
             }
 
-            for s in sessions { s.close() }
+            for s in scenario.sessions { s.close() }
             #expect(try sluice.stop() == .exited(0))
             #expect(sluice.stderr.hasSuffix("msg=\"stopped\"\n"), "\(sluice.stderr.suffix(500))")
+        }
+
+        /// SIGTERM while the log writer is stuck on the full pipe: sluice still stops (waiting
+        /// a bounded time for the log), and what the pipe held is intact, line by line.
+        @Test func stopsWhileStderrIsStuck() throws {
+            let scenario = try Scenario()
+            defer { scenario.stop() }
+            let sluice = scenario.sluice
+            _ = try scenario.flood()
+            for s in scenario.sessions { s.close() }
+            #expect(try sluice.stop(timeout: .seconds(30)) == .exited(0))
+            sluice.startReadingStderr()
+            var text = ""
+            try waitUntil("the end of stderr", lastSeen: { text }) {
+                text = sluice.stderr
+                return sluice.stderrClosed
+            }
+            // The pipe was full: its 64 KiB are whole lines (a line is one write of less than
+            // PIPE_BUF, which a pipe never splits).
+            #expect(text.utf8.count >= 60_000)
+            let lines = text.split(separator: "\n")
+            #expect(lines.first?.contains(" msg=") == true)
+            #expect(lines.allSatisfy { $0.hasPrefix("20") && $0.hasSuffix("\"") }, "\(lines.filter { !$0.hasSuffix("\"") })")
         }
     }
 }

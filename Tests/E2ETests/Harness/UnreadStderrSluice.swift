@@ -66,6 +66,8 @@ final class UnreadStderrSluice {
 
     /// Everything read from stderr since `startReadingStderr`.
     var stderr: String { collector?.text ?? "" }
+    /// True once everything sluice (and its children) wrote to stderr has been read.
+    var stderrClosed: Bool { collector?.closed ?? false }
 
     func logLines(containing needle: String) -> [Substring] {
         stderr.split(separator: "\n").filter { $0.contains(needle) }
