@@ -106,4 +106,31 @@ import SluiceCore
         #expect(summary.hasSuffix(#" warn pool=q clients=\#(3 - n) msg="\#(3 - n) clients refused: queue timeout""# + "\n"), "\(lines)")
         logger.close(timeoutMillis: 10_000)
     }
+    @Test func underTheJournalSummariesAndDropReportsAreRecordsWithFields() throws {
+        let records = Mutex<[[String]]>([])
+        let gate = DispatchSemaphore(value: 0)
+        let writer = try LogWriter(capacity: 600, journal: true) { record in
+            gate.wait()
+            gate.signal()
+            if case .journal(let fields) = record { records.withLock { $0.append(fields) } }
+        }
+        let logger = Logger(level: .info, writer: writer)
+        for _ in 0..<3 { logger.clientWarning(.noServer, pool: "pg", ["client": "10.0.0.1:5000"]) }
+        for i in 0..<20 { logger.info("filler \(i)") }
+        let dropped = logger.droppedLines
+        #expect(dropped > 0)
+        gate.signal()
+        logger.close(timeoutMillis: 10_000)
+        let all = records.withLock { $0 }
+        let full = try #require(all.first)
+        #expect(full == ["PRIORITY=4", "SYSLOG_IDENTIFIER=sluice", "SLUICE_POOL=pg", "SLUICE_CLIENT=10.0.0.1:5000",
+                         "MESSAGE=no server available pool=pg client=10.0.0.1:5000"])
+        let reports = all.filter { $0.last?.contains("log lines dropped") == true }
+        #expect(reports.reduce(0) { total, r in total + (r.first { $0.hasPrefix("SLUICE_DROPPED=") }.flatMap { UInt64($0.dropFirst(15)) } ?? 0) } == dropped)
+        #expect(reports.allSatisfy { $0.first == "PRIORITY=4" })
+        let summaries = all.filter { $0.last?.contains("clients refused") == true }
+        let n = 3 - all.filter { $0.last?.hasPrefix("MESSAGE=no server available") == true }.count
+        #expect(summaries == [["PRIORITY=4", "SYSLOG_IDENTIFIER=sluice", "SLUICE_POOL=pg", "SLUICE_CLIENTS=\(n)",
+                               "MESSAGE=\(n) clients refused: no server available pool=pg clients=\(n)"]])
+    }
 }
