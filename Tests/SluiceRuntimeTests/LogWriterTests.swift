@@ -106,6 +106,7 @@ import SluiceCore
         #expect(summary.hasSuffix(#" warn pool=q clients=\#(3 - n) msg="\#(3 - n) clients refused: queue timeout""# + "\n"), "\(lines)")
         logger.close(timeoutMillis: 10_000)
     }
+
     @Test func underTheJournalSummariesAndDropReportsAreRecordsWithFields() throws {
         let records = Mutex<[[String]]>([])
         let gate = DispatchSemaphore(value: 0)
