@@ -116,8 +116,9 @@ extension Worker {
         if pools[sessions[slot].pool].settings.observe {
             shared.health?.observedFailure(server, reason: "\(error)")
         }
-        log.clientWarning(.connectFailed, pool: pool.name, server: server.name, ["client": "\(sessions[slot].peer)",
-                                    "error": "\(error)", "attempt": "\(sessions[slot].attempts)"])
+        log.clientWarning(.connectFailed, pool: pool.name, server: server.name, [
+            "client": "\(sessions[slot].peer)", "error": "\(error)", "attempt": "\(sessions[slot].attempts)",
+        ])
         if sessions[slot].attempts <= pools[sessions[slot].pool].settings.retries { return true }
         pool.stats.reject(.connectFailed)
         finish(slot, aborted: true, reason: "connect failed")
