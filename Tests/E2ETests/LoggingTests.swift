@@ -180,5 +180,14 @@ extension E2E {
             #expect(lines.first?.contains(" msg=") == true)
             #expect(lines.allSatisfy { $0.hasPrefix("20") && $0.hasSuffix("\"") }, "\(lines.filter { !$0.hasSuffix("\"") })")
         }
+
+        /// Started with stderr closed (`2>&-`), a start-up error is lost, not a crash.
+        @Test func aClosedStderrIsNoCrash() throws {
+            let directory = try TempDirectory()
+            let (status, output) = try ChildProcess.run(
+                "/bin/sh", ["-c", #"exec "$0" -f "$1" 2>&-"#, try SluiceBinary.path(), directory.path("missing.conf")])
+            #expect(status == 1, "\(output)")
+            #expect(output.isEmpty, "\(output)")
+        }
     }
 }
