@@ -82,7 +82,8 @@ package final class AdminView: AdminHandler {
         return InfoSnapshot(
             version: SluiceVersion.string, pid: Int(SystemInfo.pid), uptimeSeconds: uptime(), workers: workers,
             sessionsCurrent: shared.active.load(ordering: .relaxed),
-            sessionsTotal: shared.totalSessions.load(ordering: .relaxed), bytesIn: bytesIn, bytesOut: bytesOut)
+            sessionsTotal: shared.totalSessions.load(ordering: .relaxed), bytesIn: bytesIn, bytesOut: bytesOut,
+            logDropped: shared.logger.droppedLines)
     }
 
     private func uptime() -> Int { Instant.now().millis(since: shared.started) / 1000 }

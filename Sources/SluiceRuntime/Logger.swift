@@ -1,6 +1,6 @@
-// Structured logs: to stderr as `TIME LEVEL key=value ... msg="..."`, one write per line; or,
-// when stderr is the journal stream systemd set up (JOURNAL_STREAM), as native journal
-// records with PRIORITY, SLUICE_POOL, SLUICE_SERVER, SLUICE_CLIENT and the other fields.
+// Structured logs (format in Logger+Format). The caller only formats and queues a record; a
+// writer thread writes it (LogWriter), so logging never blocks a worker. Per-client warnings
+// go through `clientWarning`, which logs the first of a kind and summarises the rest.
 import SluiceCore
 import SluiceSys
 import Synchronization
@@ -9,12 +9,26 @@ package final class Logger: Sendable {
     private let level: Atomic<Int>
     private let sessions: Atomic<Bool>
     private let journal: Bool
+    /// nil only when no eventfd could be had at start: then lines are written by the caller,
+    /// as a last resort.
+    private let writer: LogWriter?
 
     package init(level: LogLevel = .info, logSessions: Bool = false, journal: Bool = Systemd.stderrIsJournal()) {
         self.level = Atomic(level.rawValue)
         self.sessions = Atomic(logSessions)
         self.journal = journal
+        self.writer = try? LogWriter(journal: journal)
     }
+
+    /// For tests: a writer with its own capacity and sink.
+    init(level: LogLevel, writer: LogWriter) {
+        self.level = Atomic(level.rawValue)
+        self.sessions = Atomic(false)
+        self.journal = writer.journal
+        self.writer = writer
+    }
+
+    deinit { writer?.stop(timeoutMillis: 0) }
 
     package func configure(level: LogLevel, logSessions: Bool) {
         self.level.store(level.rawValue, ordering: .relaxed)
@@ -25,6 +39,9 @@ package final class Logger: Sendable {
     package func enabled(_ l: LogLevel) -> Bool { l.rawValue <= level.load(ordering: .relaxed) }
 
     package var logSessions: Bool { sessions.load(ordering: .relaxed) }
+
+    /// Records dropped because the queue was full (sluice_log_dropped_total).
+    package var droppedLines: UInt64 { writer?.droppedTotal.load(ordering: .relaxed) ?? 0 }
 
     package func error(_ message: String, _ fields: KeyValuePairs<String, String> = [:]) {
         log(.error, message, fields)
@@ -44,59 +61,42 @@ package final class Logger: Sendable {
 
     package func log(_ l: LogLevel, _ message: String, _ fields: KeyValuePairs<String, String>) {
         guard enabled(l) else { return }
-        if journal {
-            Systemd.journal(Logger.journalFields(l, message, fields))
-            return
-        }
-        var line = WallClock.timestamp() + " " + l.name
-        for (key, value) in fields {
-            line += " " + key + "=" + Logger.quoteIfNeeded(value)
-        }
-        line += " msg=" + Logger.quote(message)
-        StdIO.errorLine(line)
+        emit(LogRecord.make(l, message, fields.map { $0 }, journal: journal))
     }
 
-    static func journalFields(_ l: LogLevel, _ message: String, _ fields: KeyValuePairs<String, String>) -> [String] {
-        let priority = switch l {
-        case .error: 3
-        case .warn: 4
-        case .info: 6
-        case .debug: 7
-        }
-        var text = message
-        var out = ["PRIORITY=\(priority)", "SYSLOG_IDENTIFIER=sluice"]
-        for (key, value) in fields {
-            text += " " + key + "=" + quoteIfNeeded(value)
-            let name = key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
-            out.append("SLUICE_" + String(name) + "=" + value)
-        }
-        out.append("MESSAGE=" + text)
-        return out
+    /// A warning caused by one client, e.g. refused for want of a server: logged in full
+    /// (`pool`, `server` when not empty, then `fields`) when it is the first of its kind for
+    /// that pool and server in a second; otherwise only counted for the summary line
+    /// ("1312 clients refused: no server available"). `fields` are built only when logged.
+    package func clientWarning(
+        _ warning: ClientWarning, pool: String, server: String = "",
+        _ fields: @autoclosure () -> KeyValuePairs<String, String> = [:]
+    ) {
+        guard enabled(.warn) else { return }
+        if let writer, !writer.admit(ClientWarningSummaries.Key(warning, pool: pool, server: server)) { return }
+        var all: [(key: String, value: String)] = [("pool", pool)]
+        if !server.isEmpty { all.append(("server", server)) }
+        for field in fields() { all.append(field) }
+        emit(LogRecord.make(.warn, warning.message, all, journal: journal))
     }
 
-    static func quoteIfNeeded(_ value: String) -> String {
-        let plain = !value.isEmpty && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "=") }
-        return plain ? value : quote(value)
+    /// Waits at most `timeoutMillis` for what is queued to be written (before a start-up error
+    /// is printed directly, so the lines before it come first).
+    package func flush(timeoutMillis: Int) {
+        writer?.flush(timeoutMillis: timeoutMillis)
     }
 
-    static func quote(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\x" + (hex.count == 1 ? "0" : "") + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
+    /// At exit: writes what is queued and the pending summaries, waiting at most
+    /// `timeoutMillis` (stderr may be a pipe nobody reads).
+    package func close(timeoutMillis: Int) {
+        writer?.stop(timeoutMillis: timeoutMillis)
+    }
+
+    private func emit(_ record: LogRecord) {
+        if let writer {
+            writer.enqueue(record)
+        } else {
+            record.write()
         }
-        return out + "\""
     }
 }

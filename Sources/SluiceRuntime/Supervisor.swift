@@ -78,6 +78,7 @@ package final class Supervisor {
             return serve(signals, control, shared: shared, workerCount: workerCount, services: services)
         } catch {
             for l in listeners { l.fd.close() }
+            logger.flush(timeoutMillis: 1000)
             StdIO.errorLine("sluice: \(error)")
             return 1
         }

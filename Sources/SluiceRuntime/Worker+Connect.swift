@@ -26,7 +26,7 @@ extension Worker {
                 return
             case .none:
                 pool.stats.reject(sessions[slot].attempts == 0 ? .noServer : .connectFailed)
-                log.warn("no server available", ["pool": pool.name, "client": "\(sessions[slot].peer)"])
+                log.clientWarning(.noServer, pool: pool.name, ["client": "\(sessions[slot].peer)"])
                 finish(slot, aborted: true, reason: "no server")
                 return
             }
@@ -116,8 +116,9 @@ extension Worker {
         if pools[sessions[slot].pool].settings.observe {
             shared.health?.observedFailure(server, reason: "\(error)")
         }
-        log.warn("connect failed", ["pool": pool.name, "server": server.name, "client": "\(sessions[slot].peer)",
-                                    "error": "\(error)", "attempt": "\(sessions[slot].attempts)"])
+        log.clientWarning(.connectFailed, pool: pool.name, server: server.name, [
+            "client": "\(sessions[slot].peer)", "error": "\(error)", "attempt": "\(sessions[slot].attempts)",
+        ])
         if sessions[slot].attempts <= pools[sessions[slot].pool].settings.retries { return true }
         pool.stats.reject(.connectFailed)
         finish(slot, aborted: true, reason: "connect failed")
@@ -150,7 +151,7 @@ extension Worker {
             : ProxyHeader.v1(source: source, destination: destination)
         let written = header.withUnsafeBytes { bytes in Result { () throws(Errno) in try sessions[slot].server.write(bytes) } }
         guard case .success(.done(let n)) = written, n == header.count else {
-            log.warn("cannot send the PROXY header", ["pool": pools[sessions[slot].pool].pool.name, "client": "\(source)"])
+            log.clientWarning(.proxyHeader, pool: pools[sessions[slot].pool].pool.name, ["client": "\(source)"])
             finish(slot, aborted: true, reason: "proxy header")
             return false
         }

@@ -161,7 +161,7 @@ extension Worker {
             case .queued:
                 if leaveQueue(slot) {
                     pools[sessions[slot].pool].pool.stats.reject(.queueTimeout)
-                    log.warn("queue timeout", ["pool": pools[sessions[slot].pool].pool.name, "client": "\(sessions[slot].peer)"])
+                    log.clientWarning(.queueTimeout, pool: pools[sessions[slot].pool].pool.name, ["client": "\(sessions[slot].peer)"])
                     finish(slot, aborted: true, reason: "queue timeout")
                 }
             case .connecting:

@@ -58,11 +58,12 @@ package enum StdIO {
     package static let stderr = FD(rawValue: 2)
 
     /// Writes a line to stderr in one write(2) so lines from threads never interleave.
+    /// (A closed stderr loses the line rather than trapping on EBADF.)
     package static func errorLine(_ text: String) {
-        try? stderr.writeAll(Array((text + "\n").utf8))
+        _ = writeWaiting(stderr, Array((text + "\n").utf8))
     }
 
     package static func outputLine(_ text: String) {
-        try? stdout.writeAll(Array((text + "\n").utf8))
+        _ = writeWaiting(stdout, Array((text + "\n").utf8))
     }
 }

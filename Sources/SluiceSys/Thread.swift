@@ -6,7 +6,17 @@ package struct ThreadHandle: Sendable {
     fileprivate let id: pthread_t
 
     /// Starts `body` on a new thread named `name` (at most 15 bytes shown by the kernel).
-    package static func spawn(name: String, _ body: @escaping @Sendable () -> Void) -> ThreadHandle {
+    /// `signalsBlocked`: the thread starts with every signal blocked, for a thread that may be
+    /// created before the control thread blocks SIGTERM and friends for its signalfd (a thread
+    /// with them unblocked would take SIGTERM's default action: exit at once).
+    package static func spawn(name: String, signalsBlocked: Bool = false, _ body: @escaping @Sendable () -> Void) -> ThreadHandle {
+        var previous = sigset_t()
+        if signalsBlocked {
+            var all = sigset_t()
+            sigfillset(&all)
+            pthread_sigmask(SIG_BLOCK, &all, &previous)
+        }
+        defer { if signalsBlocked { pthread_sigmask(SIG_SETMASK, &previous, nil) } }
         let box = Unmanaged.passRetained(ThreadBody(name: name, body: body))
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { raw in

@@ -59,9 +59,14 @@ if checkOnly {
     ProcessControl.exit(0)
 }
 
+// Lines still queued are written before exit, unless stderr stays stuck for 2 s.
 let logger = Logger(level: config.global.logLevel, logSessions: config.global.logSessions)
+let code: Int32
 do {
-    ProcessControl.exit(try Supervisor(config: config, logger: logger).run())
+    code = try Supervisor(config: config, logger: logger).run()
 } catch {
+    logger.close(timeoutMillis: 2000)
     fail("sluice: cannot start: \(error)", code: 1)
 }
+logger.close(timeoutMillis: 2000)
+ProcessControl.exit(code)

@@ -62,7 +62,7 @@ import Testing
             pool: "db", name: #"we"ird\n"# + "\nname", address: "10.0.0.2:5432", health: .down, state: .maint,
             weight: 0, effectiveWeight: 0)
         return MetricsSnapshot(
-            info: InfoSnapshot(version: "0.1.0", pid: 1, uptimeSeconds: 99, workers: 2),
+            info: InfoSnapshot(version: "0.1.0", pid: 1, uptimeSeconds: 99, workers: 2, logDropped: 7),
             pools: [
                 pool,
                 PoolSnapshot(name: "cache", mode: "udp", balance: "hash", binds: [], serversUp: 0, serversTotal: 0),
@@ -84,12 +84,14 @@ import Testing
             "sluice_rejected_total", "sluice_server_up", "sluice_server_state", "sluice_server_weight",
             "sluice_server_sessions_current", "sluice_server_sessions_total", "sluice_server_connect_failures_total",
             "sluice_server_connect_seconds", "sluice_server_check_seconds", "sluice_udp_flows_current",
-            "sluice_pool_primaries", "sluice_uptime_seconds", "sluice_workers",
+            "sluice_pool_primaries", "sluice_uptime_seconds", "sluice_workers", "sluice_log_dropped_total",
         ]
         for name in names { #expect(parsed.types[name] != nil, "missing family \(name)") }
         #expect(parsed.types["sluice_server_connect_seconds"] == "histogram")
         #expect(parsed.types["sluice_rejected_total"] == "counter")
         #expect(parsed.value("sluice_uptime_seconds", [:]) == 99)
+        #expect(parsed.types["sluice_log_dropped_total"] == "counter")
+        #expect(parsed.value("sluice_log_dropped_total", [:]) == 7)
         // Only pools with a role check have sluice_pool_primaries.
         #expect(parsed.value("sluice_pool_primaries", ["pool": "db"]) == 1)
         #expect(parsed.value("sluice_pool_primaries", ["pool": "cache"]) == nil)

@@ -22,10 +22,12 @@ package struct InfoSnapshot: Sendable, Equatable {
     package var bytesIn: UInt64
     /// Server -> client bytes, all pools.
     package var bytesOut: UInt64
+    /// Log lines dropped because the log queue was full.
+    package var logDropped: UInt64
 
     package init(
         version: String, pid: Int, uptimeSeconds: Int, workers: Int, sessionsCurrent: Int = 0,
-        sessionsTotal: UInt64 = 0, bytesIn: UInt64 = 0, bytesOut: UInt64 = 0
+        sessionsTotal: UInt64 = 0, bytesIn: UInt64 = 0, bytesOut: UInt64 = 0, logDropped: UInt64 = 0
     ) {
         self.version = version
         self.pid = pid
@@ -35,6 +37,7 @@ package struct InfoSnapshot: Sendable, Equatable {
         self.sessionsTotal = sessionsTotal
         self.bytesIn = bytesIn
         self.bytesOut = bytesOut
+        self.logDropped = logDropped
     }
 }
 

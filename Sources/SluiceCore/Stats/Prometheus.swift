@@ -11,6 +11,8 @@ package enum Prometheus {
         out.sample("sluice_uptime_seconds", [], m.info.uptimeSeconds)
         out.family("sluice_workers", "gauge", "Worker threads.")
         out.sample("sluice_workers", [], m.info.workers)
+        out.family("sluice_log_dropped_total", "counter", "Log lines dropped because the log queue was full.")
+        out.sample("sluice_log_dropped_total", [], m.info.logDropped)
 
         out.family("sluice_sessions_current", "gauge", "Client sessions open now.")
         for p in m.pools { out.sample("sluice_sessions_current", [("pool", p.name)], p.sessionsCurrent) }
