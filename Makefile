@@ -39,7 +39,7 @@ define ensure-packages
 	fi
 endef
 
-.PHONY: all build build-deps run test test-deps check clean install uninstall bench fuzz
+.PHONY: all build build-deps run test test-deps check clean install uninstall bench fuzz test-asan
 
 all: build
 
@@ -75,6 +75,20 @@ test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+
+# The whole suite (unit and end-to-end) with the daemon, the CLI and the tests built with
+# AddressSanitizer. Every process writes its reports to .build-asan/reports (the end-to-end
+# tests' sluice children inherit ASAN_OPTIONS); any report fails the run. Leak checking is off:
+# the daemon's exit after SIGTERM leaves the thread-owned buffers the OS reclaims.
+ASAN_REPORTS = $(CURDIR)/.build-asan/reports
+test-asan: test-deps
+	rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
+	$(SWIFT) build --build-tests --sanitize=address --build-path .build-asan
+	ASAN_OPTIONS=detect_leaks=0:log_path=$(ASAN_REPORTS)/asan \
+		$(SWIFT) test --skip-build --sanitize=address --build-path .build-asan
+	@if ls $(ASAN_REPORTS)/asan* >/dev/null 2>&1; then \
+		cat $(ASAN_REPORTS)/asan*; echo "AddressSanitizer reported the above"; exit 1; \
+	else echo "AddressSanitizer: no report"; fi
 
 # Coverage-guided fuzzing (libFuzzer + ASan) of the parsers that read outside bytes (Tests/Fuzz):
 # each target runs FUZZ_SECONDS from the committed seeds in Tests/Fuzz/corpus/TARGET; what it
