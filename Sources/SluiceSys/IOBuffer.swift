@@ -19,6 +19,12 @@ package struct IOBuffer: ~Copyable {
         try fd.read(into: UnsafeMutableRawBufferPointer(start: base, count: count))
     }
 
+    /// Reads at most `max` bytes (and never more than `count`) into the start of the buffer.
+    @inline(__always)
+    package func read(from fd: FD, max: Int) throws(Errno) -> IOResult {
+        try fd.read(into: UnsafeMutableRawBufferPointer(start: base, count: Swift.max(1, Swift.min(max, count))))
+    }
+
     /// Writes `range` of the buffer to `fd` (a socket or a pipe); the write copies the bytes.
     @inline(__always)
     package func write(_ range: Range<Int>, to fd: FD) throws(Errno) -> IOResult {
