@@ -49,18 +49,24 @@ struct PipePool {
     /// Returns a pipe whose byte count says it is empty (the data path: no syscall). A
     /// non-zero count closes it instead.
     mutating func giveBack(_ pipe: PipePair, holding bytes: Int) {
-        if bytes == 0 && free.count < maxIdle {
-            free.append(pipe)
-        } else {
-            if bytes != 0 { discarded += 1 }
-            pipe.close()
-        }
+        guard bytes == 0 else { return discard(pipe) }
+        keep(pipe)
     }
 
     /// For a session that ends (maybe on an error): pooled only when both the count and the
     /// kernel (FIONREAD) say the pipe is empty.
     mutating func recycle(_ pipe: PipePair, holding bytes: Int) {
-        giveBack(pipe, holding: bytes == 0 && pipe.buffered == 0 ? 0 : max(bytes, 1))
+        guard bytes == 0, pipe.buffered == 0 else { return discard(pipe) }
+        keep(pipe)
+    }
+
+    private mutating func keep(_ pipe: PipePair) {
+        if free.count < maxIdle { free.append(pipe) } else { pipe.close() }
+    }
+
+    private mutating func discard(_ pipe: PipePair) {
+        discarded += 1
+        pipe.close()
     }
 
     mutating func closeAll() {

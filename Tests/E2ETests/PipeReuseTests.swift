@@ -55,14 +55,14 @@ extension E2E {
                 // so copied), until the stalled server's side is full: the last write into it
                 // is partial and up to 15 000 bytes wait in a 4 KiB pipe.
                 let message = [UInt8](repeating: UInt8(ascii: "a") + UInt8(round), count: 15_000)
-                var stalledAfter = 0
-                while stalledAfter < 4000 {
+                var sent = 0
+                while sent < 4000 {
                     do {
                         try client.send(message)
                     } catch {
                         break  // timed out (everything full), or sluice cut the session
                     }
-                    stalledAfter += 1
+                    sent += 1
                     Thread.sleep(forTimeInterval: 0.002)  // one message per read
                 }
                 // The client resets mid-transfer.
