@@ -128,10 +128,12 @@ struct ConfigParser {
             }
             var settings = defaults
             if d.name == "check" { defaultsWriteCheck = true }
-            if d.name == "maxconn" { defaultsMaxconnLine = d.line }
+            let errorsBefore = errors.count
             if !poolSetting(d, &settings) {
                 report(d.line, "unknown defaults directive '\(d.name)'" + hint(d.name, not: .defaults))
             }
+            // Only a value that parsed: a bad one is reported once, not again as a udp cap.
+            if d.name == "maxconn" && errors.count == errorsBefore { defaultsMaxconnLine = d.line }
             defaults = settings
         case .pool:
             let index = result.pools.count - 1
@@ -143,10 +145,11 @@ struct ConfigParser {
             default:
                 var settings = result.pools[index].config.settings
                 if d.name == "check" { result.pools[index].checkWritten = true }
-                if d.name == "maxconn" { result.pools[index].maxconnLine = d.line }
+                let errorsBefore = errors.count
                 if !poolSetting(d, &settings) {
                     report(d.line, "unknown pool directive '\(d.name)'" + hint(d.name, not: .pool))
                 }
+                if d.name == "maxconn" && errors.count == errorsBefore { result.pools[index].maxconnLine = d.line }
                 result.pools[index].config.settings = settings
                 result.pools[index].lines = seen
             }
