@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include "CSluiceLinux.h"
 
@@ -18,6 +19,11 @@ int sluice_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int sluice_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
 
 int sluice_get_pipe_size(int fd) { return fcntl(fd, F_GETPIPE_SZ); }
+
+int sluice_pipe_buffered(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
+}
 
 int sluice_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
     return accept4(fd, addr, len, flags);

@@ -75,13 +75,16 @@ package final class AdminView: AdminHandler {
     private func info() -> InfoSnapshot {
         var bytesIn: UInt64 = 0
         var bytesOut: UInt64 = 0
+        // UDP flows are outside the global (TCP) count but are sessions too.
+        var flows = 0
         for pool in shared.pools {
             bytesIn &+= pool.stats.bytesIn.load(ordering: .relaxed)
             bytesOut &+= pool.stats.bytesOut.load(ordering: .relaxed)
+            flows &+= pool.stats.flows.load(ordering: .relaxed)
         }
         return InfoSnapshot(
             version: SluiceVersion.string, pid: Int(SystemInfo.pid), uptimeSeconds: uptime(), workers: workers,
-            sessionsCurrent: shared.active.load(ordering: .relaxed),
+            sessionsCurrent: shared.active.load(ordering: .relaxed) &+ flows,
             sessionsTotal: shared.totalSessions.load(ordering: .relaxed), bytesIn: bytesIn, bytesOut: bytesOut,
             logDropped: shared.logger.droppedLines)
     }

@@ -1,6 +1,7 @@
 // A `mode udp` client flow: one client address:port on one listener, and a socket connected
 // to the server it was given. Flows live in the slab of the worker that reads the listener;
-// a map from the client's address finds them per datagram.
+// a map from the client's address finds them per datagram. About 450 bytes a flow (slab and
+// map); the pools' caps bound the table, and what a flood grew is given back once it empties.
 import SluiceSys
 
 struct Flow {
@@ -32,20 +33,28 @@ struct FlowPeer: Hashable {
 }
 
 struct FlowTable {
+    /// Slots kept when the table empties; storage past this is released then.
+    static let keptSlots = 256
     private(set) var slots: ContiguousArray<Flow> = []
     private var freeList: [UInt32] = []
     private var index: [FlowPeer: UInt32] = [:]
     private(set) var live = 0
+    /// Generation of slots made from now on: past every one handed out before a release.
+    private var firstGeneration: UInt32 = 0
 
     func find(_ peer: FlowPeer) -> UInt32? { index[peer] }
 
     mutating func allocate(_ peer: FlowPeer) -> UInt32 {
+        // Here, not in free(): loops over the slots (closeFlows) free flows as they go.
+        if live == 0 && slots.count > Self.keptSlots { releaseStorage() }
         live += 1
         let slot: UInt32
         if let reused = freeList.popLast() {
             slot = reused
         } else {
-            slots.append(Flow())
+            var flow = Flow()
+            flow.generation = firstGeneration
+            slots.append(flow)
             slot = UInt32(slots.count - 1)
         }
         slots[Int(slot)].live = true
@@ -62,6 +71,17 @@ struct FlowTable {
         slots[Int(slot)].generation = (flow.generation &+ 1) & 0xFF_FFFF
         freeList.append(slot)
         live -= 1
+    }
+
+    /// Every flow is gone: drops the slab, free list and map a flood grew. New slots start
+    /// past every generation used, so a stale event or timer of an old slot never matches.
+    private mutating func releaseStorage() {
+        var highest = firstGeneration
+        for flow in slots where flow.generation > highest { highest = flow.generation }
+        firstGeneration = (highest &+ 1) & 0xFF_FFFF
+        slots = []
+        freeList = []
+        index = [:]
     }
 
     subscript(_ slot: UInt32) -> Flow {

@@ -6,6 +6,9 @@
 // Bytes dst cannot take yet always wait in a pipe borrowed from the worker's pool (a copied
 // remainder is written into it), so an idle direction holds no pipe. A FIN from src becomes
 // shutdown(SHUT_WR) on dst once the pipe is empty, so nothing written before a close is lost.
+// `inPipe` counts every byte in the pipe (each syscall's count is added before anything can
+// throw) and the pool takes a pipe back only at 0: a pipe is never reused with bytes in it.
+// Copy reads are at most the pool's smallest pipe, so a remainder always fits an empty one.
 //
 // Readiness flags are edge-triggered facts kept by the session: `srcReadable` is cleared only
 // when src is known empty (EAGAIN with an empty pipe, or a short copy read before any hang-up
@@ -52,19 +55,20 @@ struct SplicePump {
                 }
             }
             if inPipe == 0, let p = pipe {
-                pipes.giveBack(p)
+                pipes.giveBack(p, holding: inPipe)
                 pipe = nil
             }
             if !srcEOF && srcReadable {
                 if (!splicing || urgent) && inPipe == 0 && dstWritable {
                     progressed = try copy(src, dst, &srcReadable, srcHungUp, &dstWritable, &pipes, scratch) || progressed
                 } else if !urgent {
-                    progressed = try spliceIn(src, &srcReadable, &pipes, scratch.count) || progressed
+                    progressed = try spliceIn(
+                        src, &srcReadable, srcHungUp, &pipes, min(scratch.count, pipes.smallestCapacity)) || progressed
                 }
             }
             if srcEOF && inPipe == 0 && !shutSent {
                 if let p = pipe {
-                    pipes.giveBack(p)
+                    pipes.giveBack(p, holding: inPipe)
                     pipe = nil
                 }
                 if !otherDone { Socket.shutdownWrite(dst) }
@@ -79,7 +83,9 @@ struct SplicePump {
         _ src: FD, _ dst: FD, _ srcReadable: inout Bool, _ srcHungUp: Bool, _ dstWritable: inout Bool,
         _ pipes: inout PipePool, _ scratch: borrowing IOBuffer
     ) throws(Errno) -> Bool {
-        switch try scratch.read(from: src) {
+        // Never more than one empty pipe takes, should dst refuse part of it.
+        let limit = min(scratch.count, pipes.smallestCapacity)
+        switch try scratch.read(from: src, max: limit) {
         case .eof:
             srcEOF = true
             return true
@@ -88,7 +94,7 @@ struct SplicePump {
             urgent = false
             return false
         case .done(let n):
-            if n == scratch.count {
+            if n == limit {
                 splicing = true  // bulk: the next reads go through the pipe
             } else if !srcHungUp && !urgent {
                 // A stream socket returns everything queued: a short read drained it, and
@@ -112,15 +118,17 @@ struct SplicePump {
     /// Keeps bytes dst refused in a pipe (a copy: the scratch buffer is reused at once).
     private mutating func park(_ scratch: borrowing IOBuffer, _ range: Range<Int>, _ pipes: inout PipePool) throws(Errno) {
         if pipe == nil { pipe = try pipes.take() }
-        // The pipe is empty and at least as large as the scratch buffer: one write fits.
-        guard case .done(let n) = try scratch.write(range, to: pipe!.write), n == range.count else {
-            throw Errno.noBuffers
-        }
-        inPipe += n
+        // The pipe is empty and the range no larger than the smallest pipe: one write fits,
+        // unless the kernel made a pipe smaller than any before (its limits changed) or is
+        // short of memory. Then the session ends, with what was written counted, so
+        // release() closes the pipe instead of pooling it.
+        let result = try scratch.write(range, to: pipe!.write)
+        if case .done(let n) = result { inPipe += n }
+        guard case .done(let n) = result, n == range.count else { throw Errno.noBuffers }
     }
 
     private mutating func spliceIn(
-        _ src: FD, _ srcReadable: inout Bool, _ pipes: inout PipePool, _ smallRead: Int
+        _ src: FD, _ srcReadable: inout Bool, _ srcHungUp: Bool, _ pipes: inout PipePool, _ smallRead: Int
     ) throws(Errno) -> Bool {
         if pipe == nil { pipe = try pipes.take() }
         let wasEmpty = inPipe == 0
@@ -135,15 +143,22 @@ struct SplicePump {
             splicing = false
             return true
         case .wouldBlock:
-            if inPipe == 0 { srcReadable = false }
+            if inPipe == 0 {
+                srcReadable = false
+            } else if srcHungUp, let error = Socket.pendingError(src) {
+                // A full pipe answers EAGAIN before src's reset shows: ask, or a stalled dst
+                // would keep the session (and its bytes) after the peer is gone.
+                throw error
+            }
             return false
         }
     }
 
-    /// Gives the pipe back if empty, closes it if bytes are stranded in it.
+    /// At the session's end (maybe an error): the pipe goes back only if both the count and
+    /// the kernel say it is empty; bytes stranded in it close it.
     mutating func release(_ pipes: inout PipePool) {
         guard let p = pipe else { return }
-        if inPipe == 0 { pipes.giveBack(p) } else { p.close() }
+        pipes.recycle(p, holding: inPipe)
         pipe = nil
         inPipe = 0
     }

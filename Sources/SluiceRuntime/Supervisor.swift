@@ -200,13 +200,15 @@ package final class Supervisor {
     /// than letting sessions fail one by one later.
     func checkFileLimit() {
         guard let limit = FileLimit.raiseToHard() else { return }
-        // Two sockets per session, and some room for listeners, epoll sets, pipes in flight.
-        let reserve = 32
+        // Two sockets per session, one per UDP flow (up to each udp pool's cap), and some
+        // room for listeners, epoll sets, pipes in flight.
+        let flows = config.pools.filter { $0.settings.mode == .udp }.reduce(0) { $0 + $1.settings.maxconn }
+        let reserve = 32 + flows
         let maxconn = config.global.maxconn
         guard maxconn > (limit - reserve) / 2 else { return }
         logger.warn(
             "the open-files limit holds about \(max(0, (limit - reserve) / 2)) sessions, fewer than maxconn \(maxconn): "
                 + "raise it (LimitNOFILE= in the unit, ulimit -Hn) or lower maxconn; clients beyond it are refused",
-            ["limit": "\(limit)", "needed": "\(2 * maxconn + reserve)"])
+            ["limit": "\(limit)", "needed": "\(2 * maxconn + reserve)", "udp_flows": "\(flows)"])
     }
 }

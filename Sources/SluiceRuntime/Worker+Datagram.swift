@@ -3,7 +3,9 @@
 // the address it wrote to. A flow sticks to its server while the server is up (a drained
 // one keeps its flows, as TCP sessions), moves when it goes down, and is forgotten after
 // `timeout udp-flow` without a datagram either way. Both directions move batches with
-// recvmmsg/sendmmsg; a full socket buffer drops datagrams, as UDP does.
+// recvmmsg/sendmmsg; a full socket buffer drops datagrams, as UDP does. Flows are capped by
+// their pool's `maxconn` only: source ports are spoofable, so they never take the global
+// `maxconn` budget that TCP sessions of every pool share.
 import SluiceCore
 import SluiceSys
 
@@ -122,15 +124,10 @@ extension Worker {
         _ client: IPEndpoint, _ address: SocketAddress, local: SocketAddress, listener: Int, pool index: Int
     ) -> UInt32? {
         let pool = pools[index].pool
-        if shared.active.wrappingAdd(1, ordering: .relaxed).newValue > shared.maxconn.load(ordering: .relaxed) {
-            shared.active.wrappingSubtract(1, ordering: .relaxed)
-            pool.stats.reject(.maxconn)
-            return nil
-        }
+        // Validation gives every udp pool a cap; 0 only from a hand-built configuration.
         let cap = pools[index].settings.maxconn
         if pool.stats.current.wrappingAdd(1, ordering: .relaxed).newValue > cap && cap > 0 {
             pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
-            shared.active.wrappingSubtract(1, ordering: .relaxed)
             pool.stats.reject(.maxconn)
             return nil
         }
@@ -231,7 +228,6 @@ extension Worker {
         if id >= 0 { view.servers[id].stats.active.wrappingSubtract(1, ordering: .relaxed) }
         view.pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
         view.pool.stats.flows.wrappingSubtract(1, ordering: .relaxed)
-        shared.active.wrappingSubtract(1, ordering: .relaxed)
         if log.logSessions {
             log.info("udp flow closed", [
                 "pool": view.pool.name, "server": id >= 0 ? view.servers[id].name : "-",

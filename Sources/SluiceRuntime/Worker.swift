@@ -31,8 +31,8 @@ struct Worker: ~Copyable {
     let datagrams = DatagramBatch(capacity: 32)
     var limitedWarnAt = Instant(nanoseconds: 0)
     var pipes: PipePool
-    /// Small reads are copied through here; never larger than a pipe, so a remainder dst
-    /// refused always fits in one empty pipe.
+    /// Small reads are copied through here, at most the pool's smallest pipe at a time, so a
+    /// remainder dst refused always fits in one empty pipe (SplicePump).
     let scratch: IOBuffer
     var timers = TimerHeap()
     /// Messages taken from the channel, processed, then emptied (capacity kept).

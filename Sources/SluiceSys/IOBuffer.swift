@@ -13,10 +13,11 @@ package struct IOBuffer: ~Copyable {
 
     deinit { base.deallocate() }
 
-    /// Reads at most `count` bytes from `fd` into the start of the buffer.
+    /// Reads at most `max` bytes (at least 1, never more than `count`) from `fd` into the
+    /// start of the buffer.
     @inline(__always)
-    package func read(from fd: FD) throws(Errno) -> IOResult {
-        try fd.read(into: UnsafeMutableRawBufferPointer(start: base, count: count))
+    package func read(from fd: FD, max: Int = .max) throws(Errno) -> IOResult {
+        try fd.read(into: UnsafeMutableRawBufferPointer(start: base, count: Swift.min(count, Swift.max(1, max))))
     }
 
     /// Writes `range` of the buffer to `fd` (a socket or a pipe); the write copies the bytes.

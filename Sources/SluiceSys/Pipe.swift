@@ -21,7 +21,20 @@ package struct PipePair: Sendable {
         return pair
     }
 
+    /// What the kernel granted (F_GETPIPE_SZ): `make` only asks, and an unprivileged user past
+    /// pipe-user-pages-soft/-hard, or a size over pipe-max-size, gets less.
     package var capacity: Int { Int(sluice_get_pipe_size(write.rawValue)) }
+
+    /// No pipe holds less than a page: F_SETPIPE_SZ rounds up to one, and the kernel's
+    /// smallest default is one.
+    package static let minimumCapacity = max(4096, Int(sysconf(CInt(_SC_PAGESIZE))))
+
+    /// Bytes waiting in the pipe (FIONREAD); nil when the kernel would not say. A syscall:
+    /// for the rare check before a pipe is reused, not for the data path.
+    package var buffered: Int? {
+        let n = sluice_pipe_buffered(read.rawValue)
+        return n < 0 ? nil : Int(n)
+    }
 
     package func close() {
         read.close()

@@ -223,6 +223,19 @@ import Testing
             ]
         ),
         (
+            pool + "    mode udp\n    maxconn 0\n",
+            [
+                "t.conf:4: pool 'p' has mode udp with maxconn 0 (a udp pool needs a cap on its flows: 1..10000000; without maxconn it is 10000)"
+            ]
+        ),
+        (pool + "    mode udp\n    maxconn -1\n", ["t.conf:4: invalid maxconn '-1' (expected a number in 0..10000000)"]),
+        (
+            "defaults\n    maxconn 0\npool p\n    bind 0.0.0.0:1\n    mode udp\n",
+            [
+                "t.conf:2: pool 'p' has mode udp with maxconn 0 (a udp pool needs a cap on its flows: 1..10000000; without maxconn it is 10000)"
+            ]
+        ),
+        (
             pool + "    mode udp\n    proxy-protocol v2\n",
             ["t.conf:4: pool 'p' has mode udp with proxy-protocol v2 (PROXY headers are sent on TCP pools only)"]
         ),

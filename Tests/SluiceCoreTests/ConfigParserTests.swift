@@ -153,6 +153,29 @@ func ep(_ text: String, _ port: UInt16) -> IPEndpoint { IPEndpoint(IPAddress(tex
         #expect(config.pools[2].settings.check.interval == .seconds(1))
     }
 
+    /// A UDP pool's flows have a cap of their own (they are not in the global maxconn): its
+    /// `maxconn`, from the pool or its defaults, or 10000 when none is written. A TCP pool
+    /// keeps 0 (no pool cap).
+    @Test func udpPoolsHaveAFlowCapOfTheirOwn() throws {
+        let config = try #require(loadOK("""
+            pool dns
+                bind 127.0.0.1:53
+                mode udp
+            pool tcp
+                bind 127.0.0.1:54
+            pool small
+                bind 127.0.0.1:55
+                mode udp
+                maxconn 50
+            defaults
+                maxconn 7
+            pool inherited
+                bind 127.0.0.1:56
+                mode udp
+            """))
+        #expect(config.pools.map(\.settings.maxconn) == [10000, 0, 50, 7])
+    }
+
     @Test func emptyFileGivesBuiltInDefaults() throws {
         let config = try #require(loadOK("# nothing\n\n"))
         #expect(config == Config(file: "t.conf"))

@@ -1,6 +1,7 @@
 // One direction of a session over real loopback sockets: bytes arrive exactly, pipes go
 // back to the pool once drained, FIN becomes shutdown after the last byte, and a full
-// destination never stalls the pump once it drains.
+// destination never stalls the pump once it drains, and with pipes smaller than the scratch
+// buffer no pipe goes back to the pool holding bytes.
 import Glibc
 import SluiceSys
 import SluiceTestSupport
@@ -13,21 +14,24 @@ import Testing
         let client: LoopbackPair
         let server: LoopbackPair
         var pump = SplicePump()
-        var pipes = PipePool(size: 65536)
+        var pipes: PipePool
+        /// As the worker's: 16 KiB even when the kernel grants smaller pipes than `pipe-size`.
         let scratch = IOBuffer(count: 16384)
         var readable = true
         var hungUp = false
         var writable = true
 
-        init() throws {
+        /// `pipeSize`: what the pool's pipes get, as a kernel that grants less than asked.
+        init(pipeSize: Int = 65536) throws {
             let client = try LoopbackPair.make()
             let server = try LoopbackPair.make()
-            self.init(client: client, server: server)
+            self.init(client: client, server: server, pipeSize: pipeSize)
         }
 
-        init(client: LoopbackPair, server: LoopbackPair) {
+        init(client: LoopbackPair, server: LoopbackPair, pipeSize: Int = 65536) {
             self.client = client
             self.server = server
+            self.pipes = PipePool(size: pipeSize)
         }
 
         mutating func run() throws -> Bool {
@@ -84,8 +88,11 @@ import Testing
         #expect(eof)
     }
 
-    @Test func fullDestinationResumesAfterDrain() throws {
-        var rig = try Rig()
+    /// Also with one-page pipes, four times smaller than the scratch buffer: a remainder the
+    /// destination refused must fit one empty pipe, or the session would die.
+    @Test(arguments: [65536, 4096])
+    func fullDestinationResumesAfterDrain(pipeSize: Int) throws {
+        var rig = try Rig(pipeSize: pipeSize)
         defer { rig.close() }
         // More than socket buffers and the pipe hold, so the pump must stop and resume.
         let payload = (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 ^ ($0 >> 9)) }
@@ -161,5 +168,111 @@ import Testing
         let (got, eof) = try readUpTo(rig.server.b, 8)
         #expect(got == Array("abcXdef".utf8))
         #expect(eof)
+    }
+
+    /// The session ends (an error, a reset) while the destination is full and bytes wait in a
+    /// one-page pipe: that pipe must be closed, and the pool must only ever hold empty pipes,
+    /// or the next session on this worker would send these bytes to its own server.
+    @Test func aSessionCutWithBytesInASmallPipeNeverReturnsThemToThePool() throws {
+        var rig = try Rig(pipeSize: 4096)
+        defer { rig.close() }
+        // Fill the destination (nobody reads server.b) until the kernel refuses more.
+        let filler = [UInt8](repeating: 0x46, count: 65536)
+        fill: while true {
+            switch try filler.withUnsafeBytes({ try rig.server.a.write($0) }) {
+            case .done: continue
+            case .wouldBlock, .eof: break fill
+            }
+        }
+        // A 16 KiB burst, as a client's bulk write: read in one go it is larger than the pipe.
+        try writeAll(rig.client.a, [UInt8](repeating: 0x41, count: 16384))
+        var cut: (any Error)? = nil
+        do {
+            for _ in 0..<2000 where rig.pump.inPipe == 0 {
+                rig.readable = true
+                rig.writable = true
+                _ = try rig.run()
+                if rig.pump.inPipe == 0 { usleep(500) }
+            }
+        } catch {
+            cut = error  // old code: a partial write into the pipe threw here
+        }
+        #expect(cut == nil, "a full destination with small pipes ended the session: \(cut.map { "\($0)" } ?? "")")
+        #expect(rig.pump.inPipe > 0, "the remainder waits in a pipe")
+        // The session ends now, as on a client reset.
+        rig.pump.release(&rig.pipes)
+        var taken: [PipePair] = []
+        defer { for p in taken { p.close() } }
+        for _ in 0..<4 {
+            let p = try rig.pipes.take()
+            taken.append(p)
+            #expect(p.buffered == 0, "the pool handed out a pipe holding \(p.buffered ?? -1) bytes")
+        }
+    }
+
+    /// A reset from src while the pipe is full (dst stalled) ends the direction with the
+    /// error: the splice only says EAGAIN, and the session would otherwise outlive its client.
+    @Test func aResetWhileThePipeIsFullEndsTheDirection() throws {
+        var rig = try Rig(pipeSize: 4096)
+        defer { rig.server.close() }
+        let filler = [UInt8](repeating: 0x46, count: 65536)
+        fill: while true {
+            switch try filler.withUnsafeBytes({ try rig.server.a.write($0) }) {
+            case .done: continue
+            case .wouldBlock, .eof: break fill
+            }
+        }
+        try writeAll(rig.client.a, [UInt8](repeating: 0x42, count: 64 << 10))
+        for _ in 0..<2000 where rig.pump.inPipe < 4096 {
+            rig.readable = true
+            _ = try rig.run()
+            if rig.pump.inPipe < 4096 { usleep(500) }
+        }
+        #expect(rig.pump.inPipe == 4096, "the pipe filled up")
+        var reset = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(rig.client.a.rawValue, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
+        rig.client.a.close()
+        var thrown: (any Error)? = nil
+        for _ in 0..<2000 where thrown == nil {
+            rig.readable = true
+            rig.hungUp = true
+            do { _ = try rig.run() } catch { thrown = error }
+            if thrown == nil { usleep(500) }
+        }
+        #expect((thrown as? Errno) == .connectionReset, "\(thrown.map { "\($0)" } ?? "nothing thrown")")
+        rig.pump.release(&rig.pipes)
+        #expect(rig.pipes.discarded == 1, "the pipe with 4096 bytes was closed, not pooled")
+        rig.client.b.close()
+    }
+
+    /// Copy reads never exceed the smallest pipe the pool has made, so a remainder fits.
+    @Test func copyReadsFitTheSmallestPipe() throws {
+        var pool = PipePool(size: 4096)
+        #expect(pool.smallestCapacity <= 4096, "before any pipe: at most a page")
+        let pipe = try pool.take()
+        defer { pipe.close() }
+        #expect(pool.smallestCapacity == pipe.capacity)
+    }
+
+    /// The pool's own guard, whatever a caller believes: a non-zero count, or bytes FIONREAD
+    /// sees at a session's end, close the pipe instead of pooling it.
+    @Test func thePoolRefusesPipesThatHoldBytes() throws {
+        var pool = PipePool(size: 65536)
+        let dirty = try pool.take()
+        let five: [UInt8] = [1, 2, 3, 4, 5]
+        #expect(try five.withUnsafeBytes { try dirty.write.write($0) } == .done(5))
+        #expect(dirty.buffered == 5)
+        pool.recycle(dirty, holding: 0)  // a count that missed bytes
+        #expect(pool.discarded == 1)
+        let counted = try pool.take()
+        #expect(counted.buffered == 0)
+        pool.giveBack(counted, holding: 3)
+        #expect(pool.discarded == 2)
+        let clean = try pool.take()
+        #expect(clean.buffered == 0)
+        pool.recycle(clean, holding: 0)
+        #expect(pool.discarded == 2)
+        #expect(pool.created == 3)
+        pool.closeAll()
     }
 }

@@ -20,6 +20,8 @@ ssize_t sluice_splice(int fd_in, int fd_out, size_t len, unsigned int flags);
 int sluice_pipe2(int fds[2], int flags);
 int sluice_set_pipe_size(int fd, int size);
 int sluice_get_pipe_size(int fd);
+/// Bytes waiting in a pipe (FIONREAD on its read end), or -1.
+int sluice_pipe_buffered(int fd);
 int sluice_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int sluice_errno(void);
 int sluice_set_thread_name(const char *name);

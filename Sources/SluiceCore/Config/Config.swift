@@ -151,7 +151,8 @@ package struct PoolSettings: Sendable, Equatable {
     package var timeoutQueue: Duration = .seconds(5)
     package var timeoutUDPFlow: Duration = .seconds(30)
     package var retries: Int = 2
-    /// 0: no pool cap (the global `maxconn` still applies).
+    /// 0: no pool cap (the global `maxconn` still applies). A `mode udp` pool caps its flows
+    /// with it, `udpDefaultMaxconn` when not written (0 is refused there).
     package var maxconn: Int = 0
     package var allDown: AllDownPolicy = .reject
     package var check: CheckConfig = CheckConfig()
@@ -164,6 +165,10 @@ package struct PoolSettings: Sendable, Equatable {
     package var resolveInterval: Duration = .zero
 
     package init() {}
+
+    /// A UDP pool's flow cap when its `maxconn` is not written: flows are not in the global
+    /// TCP budget, and each holds a socket (and about half a KiB in its worker's table).
+    package static let udpDefaultMaxconn = 10_000
 }
 
 package struct PoolConfig: Sendable, Equatable {

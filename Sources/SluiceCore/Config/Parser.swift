@@ -11,6 +11,9 @@ struct ParsedPool: Sendable {
     /// A `check` line applies (in the pool or its defaults): a `mode udp` pool without one
     /// gets `check none`, since a UDP service may have no TCP port to probe.
     var checkWritten = false
+    /// Line of the `maxconn` that applies (the pool's or its defaults'); nil: none was
+    /// written, and a `mode udp` pool gets its default flow cap.
+    var maxconnLine: Int? = nil
     /// Single-valued directives written in the pool section itself, and their lines.
     var lines: [String: Int] = [:]
 }
@@ -37,6 +40,7 @@ struct ConfigParser {
     /// The pool settings of the current `defaults` section (built-in ones before any).
     var defaults = PoolSettings()
     var defaultsWriteCheck = false
+    var defaultsMaxconnLine: Int? = nil
     var section = Section.none
     /// Single-valued directives already given in the current section, and where.
     var seen: [String: Int] = [:]
@@ -74,6 +78,7 @@ struct ConfigParser {
                 section = .defaults
                 defaults = PoolSettings()
                 defaultsWriteCheck = false
+                defaultsMaxconnLine = nil
                 return
             }
             section = .global
@@ -98,7 +103,7 @@ struct ConfigParser {
             var pool = PoolConfig(name: name)
             pool.settings = defaults
             pool.line = line.line
-            result.pools.append(ParsedPool(config: pool, checkWritten: defaultsWriteCheck))
+            result.pools.append(ParsedPool(config: pool, checkWritten: defaultsWriteCheck, maxconnLine: defaultsMaxconnLine))
             section = .pool
         default:
             report(
@@ -123,9 +128,12 @@ struct ConfigParser {
             }
             var settings = defaults
             if d.name == "check" { defaultsWriteCheck = true }
+            let errorsBefore = errors.count
             if !poolSetting(d, &settings) {
                 report(d.line, "unknown defaults directive '\(d.name)'" + hint(d.name, not: .defaults))
             }
+            // Only a value that parsed: a bad one is reported once, not again as a udp cap.
+            if d.name == "maxconn" && errors.count == errorsBefore { defaultsMaxconnLine = d.line }
             defaults = settings
         case .pool:
             let index = result.pools.count - 1
@@ -137,9 +145,11 @@ struct ConfigParser {
             default:
                 var settings = result.pools[index].config.settings
                 if d.name == "check" { result.pools[index].checkWritten = true }
+                let errorsBefore = errors.count
                 if !poolSetting(d, &settings) {
                     report(d.line, "unknown pool directive '\(d.name)'" + hint(d.name, not: .pool))
                 }
+                if d.name == "maxconn" && errors.count == errorsBefore { result.pools[index].maxconnLine = d.line }
                 result.pools[index].config.settings = settings
                 result.pools[index].lines = seen
             }

@@ -18,6 +18,17 @@ enum ConfigValidator {
             let p = pool.config
             if p.settings.mode == .udp {
                 if !pool.checkWritten { pools[i].config.settings.check.kind = .none }
+                // Flows come from spoofable source ports: a UDP pool always has a cap of its
+                // own (flows do not count against the global maxconn, which is TCP's).
+                if let line = pool.maxconnLine {
+                    if p.settings.maxconn == 0 {
+                        report(
+                            line,
+                            "pool '\(p.name)' has mode udp with maxconn 0 (a udp pool needs a cap on its flows: 1..\(ConfigParser.maxConnLimit); without maxconn it is \(PoolSettings.udpDefaultMaxconn))")
+                    }
+                } else {
+                    pools[i].config.settings.maxconn = PoolSettings.udpDefaultMaxconn
+                }
                 if p.settings.proxyProtocol != .off {
                     report(
                         pool.lines["proxy-protocol"] ?? p.line,
