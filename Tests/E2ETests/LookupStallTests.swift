@@ -79,9 +79,12 @@ extension E2E {
                     "\(sluice.configPath):8: cannot resolve host '\(Self.host)' of server 'b': no answer within 5s"), "\(result)")
                 let servers = try SluiceCommand.run(["-s", socket, "show", "servers"], binary: "sluicectl").stdout
                 #expect(servers.contains(" a ") && !servers.contains(Self.host), "\(servers)")
-                let lines = notify.assignments
-                let reloading = try #require(lines.lastIndex(of: "RELOADING=1"), "\(lines)")
-                #expect(lines[reloading...].contains("READY=1"), "\(lines)")
+                // The datagrams are read on the notify socket's own thread: wait for READY=1.
+                try waitUntil("READY=1 after RELOADING=1", lastSeen: { "\(notify.received)" }) {
+                    let lines = notify.assignments
+                    guard let reloading = lines.lastIndex(of: "RELOADING=1") else { return false }
+                    return lines[reloading...].contains("READY=1")
+                }
 
                 // SIGHUP takes the same path: the log says so, and the pings go on meanwhile.
                 sluice.signal(SIGHUP)
