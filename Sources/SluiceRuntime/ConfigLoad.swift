@@ -29,19 +29,25 @@ package final class ConfigLoad {
     package var finished: Bool { batch?.finished() ?? true }
 
     /// Blocks until `finished`, waking on `lookups.wake` (start-up only: the control loop
-    /// must never call this).
-    package func wait(_ lookups: HostLookups) {
-        guard let batch else { return }
-        guard let epoll = try? Epoll(), (try? epoll.add(lookups.wake.fd, [.readable], data: 0)) != nil else {
+    /// must never call this). Returns the stop signal (SIGTERM/SIGINT) that cut the wait
+    /// short, if any: the signals are blocked from the start, so without this a stop would
+    /// wait for the lookup deadline. SIGHUP stays pending for the control loop.
+    package func wait(_ lookups: HostLookups) -> Signal? {
+        guard let batch else { return nil }
+        guard let epoll = try? Epoll(), (try? epoll.add(lookups.wake.fd, [.readable], data: 0)) != nil,
+            let stops = try? SignalFD([.terminate, .interrupt]), (try? epoll.add(stops.fd, [.readable], data: 1)) != nil
+        else {
             while !batch.finished() { ProcessControl.sleepMillis(10) }
-            return
+            return nil
         }
-        var events = EpollEventBuffer(capacity: 1)
+        var events = EpollEventBuffer(capacity: 2)
         while !batch.finished() {
-            let left = batch.deadline.nanoseconds > Instant.now().nanoseconds
-                ? batch.deadline.millis(since: Instant.now()) + 1 : 0
+            if let signal = stops.next() { return signal }
+            let now = Instant.now()
+            let left = batch.deadline <= now ? 0 : batch.deadline.millis(since: now) + 1
             if epoll.wait(into: &events, timeoutMillis: left) > 0 { lookups.wake.drain() }
         }
+        return nil
     }
 
     /// Parses the file with the answers in so far; a name still unanswered is an error on

@@ -5,10 +5,18 @@
 import CSluiceLinux
 import Glibc
 
-package enum Signal: CInt, Sendable {
+package enum Signal: CInt, Sendable, CustomStringConvertible {
     case hangup = 1  // SIGHUP
     case interrupt = 2  // SIGINT
     case terminate = 15  // SIGTERM
+
+    package var description: String {
+        switch self {
+        case .hangup: "SIGHUP"
+        case .interrupt: "SIGINT"
+        case .terminate: "SIGTERM"
+        }
+    }
 }
 
 package struct SignalFD: ~Copyable {

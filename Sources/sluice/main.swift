@@ -51,7 +51,11 @@ do {
 } catch {
     fail("sluice: \(error)", code: 1)
 }
-load.wait(lookups)
+if let stop = load.wait(lookups) {
+    // Nothing runs yet: a stop now is a clean one (but no verdict for -c).
+    StdIO.errorLine("sluice: stopped by \(stop) during start-up, while looking up host names")
+    ProcessControl.exit(checkOnly ? 1 : 0)
+}
 let config: Config
 switch load.result() {
 case .success(let loaded):

@@ -126,5 +126,25 @@ extension E2E {
             #expect(child.stderr.contains("\(conf):5: cannot resolve host '\(Self.host)' of server 'b': no answer within 5s"),
                     "\(child.stderr)")
         }
+
+        @Test func aStopSignalDuringAStartupLookupEndsTheWaitCleanly() throws {
+            let dir = try TempDirectory(prefix: "sluice-stall")
+            let dns = try SilentNameServer(directory: dir)
+            defer { dns.stop() }
+            let conf = try dir.write("sluice.conf", """
+                global
+                    admin-socket none
+                pool p
+                    bind 127.0.0.1:\(try FreePort.tcp())
+                    server b \(Self.host):5432
+                """)
+            let child = try StartingSluice(launcher: dns.launcher(), config: conf)
+            defer { child.kill() }
+            try waitUntil("a query at the silent name server", timeout: .seconds(10), lastSeen: { child.stderr }) { dns.queries > 0 }
+            child.signal(SIGTERM)
+            #expect(try child.waitForExit(timeout: .seconds(30)) == .exited(0), "\(child.stderr)")
+            #expect(child.stderr.contains("stopped by SIGTERM during start-up, while looking up host names"), "\(child.stderr)")
+            #expect(!child.stderr.contains("no answer within"), "the stop waited for the lookup deadline: \(child.stderr)")
+        }
     }
 }
