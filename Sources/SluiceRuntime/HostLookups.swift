@@ -37,12 +37,8 @@ package final class HostLookups: Sendable {
         let spawn = state.withLock { s -> Int in
             for host in batch.hosts {
                 // Already queued or in flight (a stuck lookup of an earlier reload): share it.
-                if s.waiting[host] != nil {
-                    s.waiting[host]!.append(batch)
-                } else {
-                    s.waiting[host] = [batch]
-                    s.queue.append(host)
-                }
+                if s.waiting[host] == nil { s.queue.append(host) }
+                s.waiting[host, default: []].append(batch)
             }
             let spawn = max(0, min(s.queue.count, Self.maxThreads - s.threads))
             s.threads += spawn
