@@ -8,6 +8,13 @@ import SluiceSys
 /// a slow handler delays other admin clients but never the data plane.
 package protocol AdminHandler: Sendable {
     func handle(_ request: AdminRequest, peer: PeerCredentials) -> AdminReplyText
+    /// A reply made later on another thread (`reload`), so other admin clients are served
+    /// meanwhile; nil to answer with `handle` now.
+    func handleLater(_ request: AdminRequest, peer: PeerCredentials) -> DeferredReply?
+}
+
+extension AdminHandler {
+    package func handleLater(_ request: AdminRequest, peer: PeerCredentials) -> DeferredReply? { nil }
 }
 
 /// An `AdminHandler` made from a closure.
@@ -90,7 +97,7 @@ struct AdminService: OneShotService {
         if pending.overflow { return .reply(Array(Self.tooLong.text.utf8)) }
         if let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) {
             pending.line += bytes[..<newline]
-            return .reply(Array(answer(pending).text.utf8))
+            return answer(pending)
         }
         pending.line += bytes
         if pending.line.count > AdminRequest.maxLineBytes {
@@ -100,7 +107,7 @@ struct AdminService: OneShotService {
         }
         if eof {
             // A client that half-closes without a newline still gets an answer.
-            return pending.line.isEmpty ? .close : .reply(Array(answer(pending).text.utf8))
+            return pending.line.isEmpty ? .close : answer(pending)
         }
         return .needMore
     }
@@ -114,11 +121,13 @@ struct AdminService: OneShotService {
         return uid == 0 || uid == ownUID || allowedUIDs.contains(uid)
     }
 
-    func answer(_ pending: Pending) -> AdminReplyText {
-        guard let peer = pending.peer, allows(peer) else { return .error("permission denied") }
+    func answer(_ pending: Pending) -> OneShotStep {
+        guard let peer = pending.peer, allows(peer) else { return .reply(Array(AdminReplyText.error("permission denied").text.utf8)) }
         switch AdminRequest.parse(bytes: pending.line) {
-        case .failure(let error): return .error(error)
-        case .success(let request): return handler.handle(request, peer: peer)
+        case .failure(let error): return .reply(Array(AdminReplyText.error(error).text.utf8))
+        case .success(let request):
+            if let later = handler.handleLater(request, peer: peer) { return .later(later) }
+            return .reply(Array(handler.handle(request, peer: peer).text.utf8))
         }
     }
 }

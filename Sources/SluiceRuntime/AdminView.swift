@@ -7,14 +7,14 @@ import SluiceSys
 package final class AdminView: AdminHandler {
     let shared: SharedState
     let channels: [WorkerChannel]
-    /// Runs a reload on the control thread and returns its reply.
-    let reload: @Sendable () -> AdminReplyText
+    /// Asks the control thread for a reload; the ticket gets its reply.
+    let reload: @Sendable () -> DeferredReply
     /// `state-file`: where changes to servers are saved; nil when not configured.
     let stateFile: StateStore?
     var workers: Int { channels.count }
 
     init(shared: SharedState, channels: [WorkerChannel], stateFile: StateStore? = nil,
-         reload: @escaping @Sendable () -> AdminReplyText) {
+         reload: @escaping @Sendable () -> DeferredReply) {
         self.shared = shared
         self.channels = channels
         self.stateFile = stateFile
@@ -48,8 +48,14 @@ package final class AdminView: AdminHandler {
         case .killSessions(let ref):
             return killSessions(ref)
         case .reload:
-            return reload()
+            return AdminReplyText(String(decoding: reload().wait(), as: UTF8.self))
         }
+    }
+
+    /// `reload` is answered by the control thread once it is done: the admin thread serves
+    /// other clients meanwhile.
+    package func handleLater(_ request: AdminRequest, peer: PeerCredentials) -> DeferredReply? {
+        request.command == .reload ? reload() : nil
     }
 
     /// A change that succeeded goes to the state file; the reply stays as it was (SPEC: `OK`),

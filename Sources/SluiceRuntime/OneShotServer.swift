@@ -2,7 +2,7 @@
 // endpoint. A thread with its own epoll set serves many clients at once; each has a deadline
 // for its whole request (a slow or silent client only ever delays itself), then a write
 // deadline, then a short lingering close that discards late input so the reply is not cut
-// by a reset.
+// by a reset. A reply made on another thread (`later`) is awaited without blocking the loop.
 import SluiceCore
 import SluiceSys
 import Synchronization
@@ -11,6 +11,8 @@ import Synchronization
 enum OneShotStep {
     case needMore
     case reply([UInt8])
+    /// The reply comes from another thread; the client waits without holding up the others.
+    case later(DeferredReply)
     case close
 }
 
@@ -71,7 +73,7 @@ final class OneShotServer<Service: OneShotService>: Sendable {
         listener.close()
     }
 
-    private enum Phase { case reading, writing, lingering }
+    private enum Phase { case reading, waiting(DeferredReply), writing, lingering }
 
     private struct Client {
         let fd: FD
@@ -104,6 +106,7 @@ final class OneShotServer<Service: OneShotService>: Sendable {
                 let id = events.data(at: i)
                 if id == Self.wakeID {
                     wake.drain()
+                    resumeWaiting(epoll, &clients)
                     continue
                 }
                 if id == Self.listenerID {
@@ -164,8 +167,17 @@ final class OneShotServer<Service: OneShotService>: Sendable {
                 case .needMore: if result == .eof { return false }
                 case .close: return false
                 case .reply(let reply): return beginWriting(&client, reply, epoll, id)
+                case .later(let deferred):
+                    // Out of the epoll set while waiting: a client that hangs up cannot spin the loop.
+                    epoll.remove(client.fd)
+                    client.phase = .waiting(deferred)
+                    client.deadline = Instant.now() + deferred.timeout
+                    deferred.onReady { [self] in wake.signal() }
+                    return true
                 }
             }
+            return true
+        case .waiting:
             return true
         case .writing:
             return flush(&client, epoll, id)
@@ -184,17 +196,37 @@ final class OneShotServer<Service: OneShotService>: Sendable {
     }
 
     private func expire(_ client: inout Client, _ epoll: borrowing Epoll, _ id: UInt64) -> Bool {
-        guard client.phase == .reading, let reply = service.timedOut(client.pending) else { return false }
-        return beginWriting(&client, reply, epoll, id)
+        switch client.phase {
+        case .reading:
+            guard let reply = service.timedOut(client.pending) else { return false }
+            return beginWriting(&client, reply, epoll, id)
+        case .waiting(let deferred):
+            return beginWriting(&client, deferred.reply ?? deferred.timeoutReply, epoll, id)
+        case .writing, .lingering:
+            return false
+        }
+    }
+
+    /// Clients whose deferred reply has come start writing it.
+    private func resumeWaiting(_ epoll: borrowing Epoll, _ clients: inout [UInt64: Client]) {
+        for (id, var client) in clients {
+            guard case .waiting(let deferred) = client.phase, let reply = deferred.reply else { continue }
+            if beginWriting(&client, reply, epoll, id) { clients[id] = client } else { close(client, epoll, &clients, id) }
+        }
     }
 
     private func beginWriting(_ client: inout Client, _ reply: [UInt8], _ epoll: borrowing Epoll, _ id: UInt64) -> Bool
     {
+        let registered: Bool
+        if case .waiting = client.phase { registered = false } else { registered = true }
         client.phase = .writing
         client.output = reply
         client.written = 0
         client.deadline = Instant.now() + limits.writeTimeout
-        guard (try? epoll.modify(client.fd, [.writable], data: id)) != nil else { return false }
+        let armed = registered
+            ? (try? epoll.modify(client.fd, [.writable], data: id)) != nil
+            : (try? epoll.add(client.fd, [.writable], data: id)) != nil
+        guard armed else { return false }
         return flush(&client, epoll, id)
     }
 

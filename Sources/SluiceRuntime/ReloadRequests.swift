@@ -1,30 +1,27 @@
 // `reload` from the admin socket runs on the control thread, like SIGHUP, so reloads never
-// overlap: the admin thread posts a ticket, wakes the control loop and waits for the reply.
+// overlap: the admin thread posts a ticket and wakes the control loop, which answers the
+// ticket when the reload is done (after its host name lookups, up to HostLookups.timeout).
+// The admin thread does not wait: it serves other clients until the answer comes.
 import SluiceCore
 import SluiceSys
 import Synchronization
 
 final class ReloadRequests: Sendable {
-    final class Ticket: Sendable {
-        let reply = Mutex<AdminReplyText?>(nil)
-    }
+    typealias Ticket = DeferredReply
 
     let wake: EventFD
     private let queue = Mutex<[Ticket]>([])
 
     init() throws(Errno) { wake = try EventFD() }
 
-    /// Called on the admin thread: waits up to `timeoutMillis` for the control thread.
-    func request(timeoutMillis: Int = 30_000) -> AdminReplyText {
-        let ticket = Ticket()
+    /// Called on the admin thread: queues a reload and returns its ticket at once.
+    func request(timeout: Duration = .seconds(30)) -> Ticket {
+        let ticket = Ticket(
+            timeout: timeout,
+            timeoutReply: Array(AdminReplyText.error("reload did not finish within \(timeout.milliseconds / 1000)s; see the log").text.utf8))
         queue.withLock { $0.append(ticket) }
         wake.signal()
-        let start = Instant.now()
-        while Instant.now().millis(since: start) < timeoutMillis {
-            if let reply = ticket.reply.withLock({ $0 }) { return reply }
-            ProcessControl.sleepMillis(2)
-        }
-        return .error("reload did not finish within \(timeoutMillis / 1000)s; see the log")
+        return ticket
     }
 
     /// Called on the control thread when `wake` is readable.
@@ -36,4 +33,9 @@ final class ReloadRequests: Sendable {
             return taken
         }
     }
+}
+
+extension DeferredReply {
+    /// The control thread's answer to an admin `reload`.
+    func fulfil(_ reply: AdminReplyText) { fulfil(Array(reply.text.utf8)) }
 }

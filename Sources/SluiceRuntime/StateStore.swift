@@ -1,8 +1,9 @@
 // The `state-file` (SPEC "global"): the run-time snapshot held in memory, written after every
 // change made through the admin socket (on the admin thread, never a worker) and applied to
-// the configuration at start and at every reload (on the control thread). The file never
+// the configuration at start and at every reload (on the control thread). The file rarely
 // stops sluice: a missing file is a first start, a bad line is logged as PATH:LINE and
-// skipped, a failed write is logged and the admin command still succeeds.
+// skipped, a failed write is logged and the admin command still succeeds. Only something
+// that is not a regular file at the path (a FIFO would hang open(2)) fails start or reload.
 import SluiceCore
 import SluiceSys
 import Synchronization
@@ -35,7 +36,7 @@ package final class StateStore: Sendable {
     /// The lock is held throughout, so an admin change made meanwhile is folded in after.
     package func applying<R>(to config: Config, _ run: (Config) throws -> R) throws -> R {
         try inner.withLock { inner in
-            let source = inner.stale ? inner.state : read()
+            let source = inner.stale ? inner.state : try read()
             if inner.stale {
                 logger.warn("state file is older than the last change (its write failed): applying the state held in memory", ["file": path])
             }
@@ -77,13 +78,16 @@ package final class StateStore: Sendable {
         }
     }
 
-    private func read() -> RuntimeState {
+    private func read() throws(StartupError) -> RuntimeState {
         let bytes: [UInt8]
         do {
-            bytes = try Files.read(path)
-        } catch where error == .noEntry {
+            bytes = try Files.readRegular(path)
+        } catch .system(let errno) where errno == .noEntry {
             logger.info("no state file yet: it is written at the first change through the admin socket", ["file": path])
             return RuntimeState()
+        } catch .notRegular(let kind) {
+            throw StartupError("state-file \(path): is \(kind), not a regular file "
+                + "(sluice writes this file itself: remove what is there or set state-file to another path)")
         } catch {
             logger.error("cannot read state file: run-time changes of earlier runs are not applied", ["file": path, "error": "\(error)"])
             return RuntimeState()

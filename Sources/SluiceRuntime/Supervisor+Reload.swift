@@ -3,24 +3,101 @@
 // and serve, removed pools stop accepting and drain, binds move, added servers join, removed
 // servers drain, changed settings apply to new sessions, and run-time admin states and weights
 // persist (and, with a state file, its added and deleted servers too). New listeners are bound before anything changes, so a bind error changes nothing.
+// Host names are looked up first, off the control thread (ConfigLoad): the loop keeps turning
+// (watchdog, admin answers) until they answer or HostLookups.timeout passes.
 import SluiceCore
 import SluiceSys
 
+/// A reload whose host names are still being looked up.
+final class PendingReload {
+    let load: ConfigLoad
+    let trigger: String
+    let tickets: [ReloadRequests.Ticket]
+
+    init(load: ConfigLoad, trigger: String, tickets: [ReloadRequests.Ticket]) {
+        self.load = load
+        self.trigger = trigger
+        self.tickets = tickets
+    }
+}
+
+/// Reloads asked for while one is in flight: they run after it, as one, on the file as it is then.
+struct ReloadQueue {
+    var tickets: [ReloadRequests.Ticket] = []
+    var signal = false
+}
+
 extension Supervisor {
-    func reload(trigger: String) -> AdminReplyText {
+    /// Once per control-loop turn: finishes the reload in flight when its lookups are done
+    /// (or their deadline passed), then starts the one asked for meanwhile, if any.
+    func advanceReloads() {
+        if let pending = reloadInFlight {
+            guard pending.load.finished else { return }
+            reloadInFlight = nil
+            complete(pending)
+        }
+        guard reloadQueue.signal || !reloadQueue.tickets.isEmpty else { return }
+        let queued = reloadQueue
+        reloadQueue = ReloadQueue()
+        begin(trigger: queued.tickets.isEmpty ? "SIGHUP" : "admin", tickets: queued.tickets)
+    }
+
+    /// How long the control loop may sleep before a reload's lookup deadline.
+    func reloadWaitMillis() -> Int {
+        guard let deadline = reloadInFlight?.load.batch?.deadline else { return Int.max }
+        let now = Instant.now()
+        return deadline <= now ? 0 : deadline.millis(since: now) + 1
+    }
+
+    /// On SIGTERM: reloads waiting or queued are answered and dropped.
+    func abandonReloads() {
+        let tickets = (reloadInFlight?.tickets ?? []) + reloadQueue.tickets
+        if reloadInFlight != nil { notifier.ready(status: statusLine()) }
+        reloadInFlight = nil
+        reloadQueue = ReloadQueue()
+        for ticket in tickets { ticket.fulfil(AdminReplyText.error("stopping: reload abandoned")) }
+    }
+
+    /// Reads the file and starts its lookups; a file without host names applies at once.
+    private func begin(trigger: String, tickets: [ReloadRequests.Ticket]) {
         notifier.reloading()
-        defer { notifier.ready(status: statusLine()) }
         logger.info("reloading", ["file": config.file, "trigger": trigger])
-        let next: Config
+        let load: ConfigLoad
         do {
-            next = try Supervisor.load(config.file)
-        } catch let errors as ConfigErrors {
+            load = try ConfigLoad(file: config.file, lookups: lookups)
+        } catch {
+            logger.error("reload failed: \(error); running configuration unchanged")
+            finish(tickets, .errors("reload failed; running configuration unchanged", ["\(error)"]))
+            return
+        }
+        let pending = PendingReload(load: load, trigger: trigger, tickets: tickets)
+        guard !load.finished else { return complete(pending) }
+        logger.info("reload: waiting for host name lookups", [
+            "hosts": load.batch?.unanswered.joined(separator: ",") ?? "",
+            "timeout_ms": "\(HostLookups.timeout.milliseconds)",
+        ])
+        reloadInFlight = pending
+    }
+
+    private func complete(_ pending: PendingReload) {
+        finish(pending.tickets, reload(pending.load))
+    }
+
+    private func finish(_ tickets: [ReloadRequests.Ticket], _ reply: AdminReplyText) {
+        notifier.ready(status: statusLine())
+        for ticket in tickets { ticket.fulfil(reply) }
+    }
+
+    /// Parses the loaded file and applies it; the reply for `reload`.
+    private func reload(_ load: ConfigLoad) -> AdminReplyText {
+        let next: Config
+        switch load.result() {
+        case .success(let loaded):
+            next = loaded
+        case .failure(let errors):
             for e in errors.errors { logger.error("reload: \(e.description)") }
             return .errors("reload failed: \(errors.errors.count) configuration error(s); running configuration unchanged",
                            errors.errors.map(\.description))
-        } catch {
-            logger.error("reload failed: \(error); running configuration unchanged")
-            return .errors("reload failed; running configuration unchanged", ["\(error)"])
         }
         do {
             // With a state file, its added and deleted servers and weights are part of what
@@ -37,16 +114,6 @@ extension Supervisor {
         }
         logger.info("reloaded", ["pools": "\(next.pools.count)"])
         return .ok
-    }
-
-    static func load(_ file: String) throws -> Config {
-        let bytes: [UInt8]
-        do {
-            bytes = try Files.read(file)
-        } catch {
-            throw StartupError("cannot read configuration \(file): \(error)")
-        }
-        return try ConfigLoader.load(text: String(decoding: bytes, as: UTF8.self), file: file, resolve: Resolver.resolve).get()
     }
 
     private func apply(_ next: Config) throws {

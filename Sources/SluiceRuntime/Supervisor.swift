@@ -23,11 +23,17 @@ package final class Supervisor {
     private var addresses: AddressRefresher?
     let notifier = ServiceNotifier()
     private let reloads: ReloadRequests
+    /// Host names of the file, looked up off the control thread at every reload.
+    let lookups: HostLookups
+    /// The reload waiting for its lookups, and those asked for meanwhile (Supervisor+Reload).
+    var reloadInFlight: PendingReload?
+    var reloadQueue = ReloadQueue()
 
-    package init(config: Config, logger: Logger) throws(Errno) {
+    package init(config: Config, logger: Logger, lookups: HostLookups? = nil) throws(Errno) {
         self.config = config
         self.logger = logger
         self.reloads = try ReloadRequests()
+        if let lookups { self.lookups = lookups } else { self.lookups = try HostLookups() }
     }
 
     /// Runs until stopped by a signal; returns the process exit code.
@@ -68,6 +74,7 @@ package final class Supervisor {
             let reloads = self.reloads
             let view = AdminView(shared: shared, channels: channels, stateFile: stateFile) { reloads.request() }
             try control.add(reloads.wake.fd, [.readable], data: 1)
+            try control.add(lookups.wake.fd, [.readable], data: 2)
             self.view = view
             services = try OperatorServices.bind(config: config, view: view, owner: owner)
             do {
@@ -126,30 +133,34 @@ package final class Supervisor {
         var events = EpollEventBuffer(capacity: 8)
         while true {
             // While stopping, poll for the workers to finish; otherwise wake every tick for
-            // housekeeping (drain timeouts, host name lookups), STATUS= and the watchdog.
-            _ = epoll.wait(into: &events, timeoutMillis: stopping ? min(20, notifier.tickMillis) : notifier.tickMillis)
+            // housekeeping (drain timeouts, host name lookups), STATUS= and the watchdog, and
+            // at a reload's lookup deadline.
+            let tick = stopping ? min(20, notifier.tickMillis) : notifier.tickMillis
+            _ = epoll.wait(into: &events, timeoutMillis: min(tick, reloadWaitMillis()))
+            lookups.wake.drain()
             view?.housekeeping()
             if !stopping, let pools = view?.shared.pools { addresses?.tick(pools, now: Instant.now()) }
             notifier.tick(status: statusLine, workers: channels, logger: logger)
             for ticket in reloads.take() {
-                let reply = stopping ? AdminReplyText.error("stopping: no reload") : reload(trigger: "admin")
-                ticket.reply.withLock { $0 = reply }
+                if stopping { ticket.fulfil(AdminReplyText.error("stopping: no reload")) } else { reloadQueue.tickets.append(ticket) }
             }
             while let signal = signals.next() {
                 switch signal {
                 case .hangup:
-                    if !stopping { _ = reload(trigger: "SIGHUP") }
+                    if !stopping { reloadQueue.signal = true }
                 case .terminate, .interrupt:
                     if stopping {
                         logger.info("second stop signal: closing all sessions now")
                         for c in channels { c.send(.shutdown(deadline: Instant.now())) }
                     } else {
                         stopping = true
+                        abandonReloads()
                         notifier.stopping()
                         beginShutdown()
                     }
                 }
             }
+            if !stopping { advanceReloads() }
             if stopping && threadsFinished() { break }
         }
         for t in threads { t.join() }

@@ -1,5 +1,6 @@
 // Whole-file reads and atomic whole-file replacement (config and state files), and
-// process-level output (stdout/stderr).
+// process-level output (stdout/stderr). What sits at a path and directory creation are in
+// Files+Kind.swift.
 import Glibc
 
 package enum Files {
@@ -8,6 +9,36 @@ package enum Files {
     package static func read(_ path: String) throws(Errno) -> [UInt8] {
         let fd = FD(rawValue: try retrying { open(path, O_RDONLY | O_CLOEXEC) })
         defer { fd.close() }
+        return try readAll(fd)
+    }
+
+    /// Like `read`, but only a regular file (or a symlink to one) is read. O_NONBLOCK makes
+    /// open(2) return at once on a FIFO, which would otherwise wait for a writer forever; the
+    /// fstat of the opened fd then tells what it is, with no window for a swap in between.
+    @inline(never)
+    package static func readRegular(_ path: String) throws(RegularFileError) -> [UInt8] {
+        let raw: CInt
+        do {
+            raw = try retrying { open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
+        } catch {
+            // A socket file cannot be opened (ENXIO): name what it is rather than the errno.
+            if let kind = Files.kind(path), kind != .regular { throw .notRegular(kind) }
+            throw .system(error)
+        }
+        let fd = FD(rawValue: raw)
+        defer { fd.close() }
+        var st = stat()
+        guard fstat(fd.rawValue, &st) == 0 else { throw .system(.current) }
+        let kind = FileKind(mode: st.st_mode)
+        guard kind == .regular else { throw .notRegular(kind) }
+        do {
+            return try readAll(fd)
+        } catch {
+            throw .system(error)
+        }
+    }
+
+    private static func readAll(_ fd: FD) throws(Errno) -> [UInt8] {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {

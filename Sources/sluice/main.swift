@@ -4,6 +4,10 @@ import SluiceCore
 import SluiceRuntime
 import SluiceSys
 
+// First of all: a SIGHUP or SIGTERM during start-up (host lookups, the state file) stays
+// pending for the control loop instead of killing the process; threads inherit the mask.
+SignalFD.blockEarly([.hangup, .terminate, .interrupt])
+
 let usage = """
     usage: sluice [-f FILE]       run the balancer in the foreground
            sluice -c [-f FILE]    check the configuration only
@@ -38,15 +42,22 @@ while let arg = args.popFirst() {
     }
 }
 
-let bytes: [UInt8]
+// Host names are looked up on helper threads, each within HostLookups.timeout.
+let lookups: HostLookups
+let load: ConfigLoad
 do {
-    bytes = try Files.read(file)
+    lookups = try HostLookups()
+    load = try ConfigLoad(file: file, lookups: lookups)
 } catch {
-    fail("sluice: cannot read configuration \(file): \(error)", code: 1)
+    fail("sluice: \(error)", code: 1)
 }
-
+if let stop = load.wait(lookups) {
+    // Nothing runs yet: a stop now is a clean one (but no verdict for -c).
+    StdIO.errorLine("sluice: stopped by \(stop) during start-up, while looking up host names")
+    ProcessControl.exit(checkOnly ? 1 : 0)
+}
 let config: Config
-switch ConfigLoader.load(text: String(decoding: bytes, as: UTF8.self), file: file, resolve: Resolver.resolve) {
+switch load.result() {
 case .success(let loaded):
     config = loaded
 case .failure(let errors):
@@ -63,7 +74,7 @@ if checkOnly {
 let logger = Logger(level: config.global.logLevel, logSessions: config.global.logSessions)
 let code: Int32
 do {
-    code = try Supervisor(config: config, logger: logger).run()
+    code = try Supervisor(config: config, logger: logger, lookups: lookups).run()
 } catch {
     logger.close(timeoutMillis: 2000)
     fail("sluice: cannot start: \(error)", code: 1)

@@ -32,6 +32,8 @@ package enum LogLevel: Int, Sendable, Comparable, CaseIterable {
 package struct AdminSocketConfig: Sendable, Equatable {
     package var path: String
     package var mode: UInt32
+    /// Where the socket is when the file has no `admin-socket` line.
+    package static let defaultPath = "/run/sluice/admin.sock"
 
     package init(path: String, mode: UInt32 = 0o600) {
         self.path = path
@@ -44,7 +46,7 @@ package struct GlobalConfig: Sendable, Equatable {
     package var workers: Int? = nil
     package var maxconn: Int = 100_000
     /// nil means `admin-socket none`.
-    package var adminSocket: AdminSocketConfig? = AdminSocketConfig(path: "/run/sluice/admin.sock")
+    package var adminSocket: AdminSocketConfig? = AdminSocketConfig(path: AdminSocketConfig.defaultPath)
     package var adminAllowUIDs: [UInt32] = []
     package var metrics: IPEndpoint? = nil
     package var logLevel: LogLevel = .info

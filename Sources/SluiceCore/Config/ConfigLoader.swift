@@ -8,7 +8,14 @@ package enum ConfigLoader {
     package static func load(
         text: String, file: String, resolve: (String) -> IPAddress?
     ) -> Result<Config, ConfigErrors> {
-        withoutActuallyEscaping(resolve) { resolve in
+        load(text: text, file: file, lookup: { resolve($0).map(HostLookup.found) ?? .failed })
+    }
+
+    /// As `load`, with lookups that can also report that no answer came in time.
+    package static func load(
+        text: String, file: String, lookup: (String) -> HostLookup
+    ) -> Result<Config, ConfigErrors> {
+        withoutActuallyEscaping(lookup) { resolve in
             let (lines, lexErrors) = Lexer.lex(text, file: file)
             var parser = ConfigParser(file: file, resolve: resolve)
             parser.parse(lines)
@@ -20,4 +27,28 @@ package enum ConfigLoader {
             return all.isEmpty ? .success(config) : .failure(ConfigErrors(all))
         }
     }
+
+    /// The host names the servers of `text` are written with (IP literals and malformed
+    /// names left out), each once, in order: what to look up before `load` (off the control
+    /// thread, with a deadline). The file's other errors are ignored here; `load` reports them.
+    package static func hostNames(text: String, file: String) -> [String] {
+        var names: [String] = []
+        var seen: Set<String> = []
+        let (lines, _) = Lexer.lex(text, file: file)
+        var parser = ConfigParser(file: file) { host in
+            if seen.insert(host).inserted { names.append(host) }
+            return .failed
+        }
+        parser.parse(lines)
+        return names
+    }
+}
+
+/// The outcome of looking up one host name.
+package enum HostLookup: Sendable, Equatable {
+    case found(IPAddress)
+    /// The name does not exist, or has no address.
+    case failed
+    /// The name server did not answer within this (a description such as `5s`).
+    case noAnswer(within: String)
 }

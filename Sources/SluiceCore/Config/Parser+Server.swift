@@ -82,10 +82,15 @@ extension ConfigParser {
             }
             return nil
         }
-        guard let address = resolve(String(host)) else {
+        switch resolve(String(host)) {
+        case .found(let address):
+            return ServerAddress(host: String(host), endpoint: IPEndpoint(address, port))
+        case .failed:
             report(line, "cannot resolve host '\(host)' of server '\(server)'")
-            return nil
+        case .noAnswer(let within):
+            report(line, "cannot resolve host '\(host)' of server '\(server)': no answer within \(within) "
+                + "(name server slow or unreachable)")
         }
-        return ServerAddress(host: String(host), endpoint: IPEndpoint(address, port))
+        return nil
     }
 }

@@ -34,7 +34,7 @@ struct ConfigParser {
     enum Section { case none, global, defaults, pool, skipped }
 
     let file: String
-    let resolve: (String) -> IPAddress?
+    let resolve: (String) -> HostLookup
     var errors: [ConfigError] = []
     var result = ParsedConfig()
     /// The pool settings of the current `defaults` section (built-in ones before any).
@@ -47,7 +47,7 @@ struct ConfigParser {
     var globalSeen: [String: Int] = [:]
     var globalLine: Int?
 
-    init(file: String, resolve: @escaping (String) -> IPAddress?) {
+    init(file: String, resolve: @escaping (String) -> HostLookup) {
         self.file = file
         self.resolve = resolve
     }

@@ -1,0 +1,54 @@
+// A one-shot reply that another thread produces later: the admin `reload` is answered by the
+// control thread, which may first wait for host name lookups. The server keeps serving other
+// clients meanwhile and is told (`onReady`) when the bytes are there.
+import SluiceSys
+import Synchronization
+
+package final class DeferredReply: Sendable {
+    /// How long the client may wait, and what it gets when that passes.
+    let timeout: Duration
+    let timeoutReply: [UInt8]
+
+    private struct State {
+        var bytes: [UInt8]?
+        var notify: (@Sendable () -> Void)?
+    }
+
+    private let state = Mutex(State())
+
+    package init(timeout: Duration, timeoutReply: [UInt8]) {
+        self.timeout = timeout
+        self.timeoutReply = timeoutReply
+    }
+
+    /// The producer's side, once; `notify` runs here, on the producer's thread.
+    package func fulfil(_ bytes: [UInt8]) {
+        let notify = state.withLock { s -> (@Sendable () -> Void)? in
+            s.bytes = bytes
+            return s.notify
+        }
+        notify?()
+    }
+
+    /// The server's side: `notify` runs when the reply arrives, or at once if it is here.
+    func onReady(_ notify: @escaping @Sendable () -> Void) {
+        let ready = state.withLock { s -> Bool in
+            s.notify = notify
+            return s.bytes != nil
+        }
+        if ready { notify() }
+    }
+
+    package var reply: [UInt8]? { state.withLock { $0.bytes } }
+
+    /// Blocks the calling thread until the reply comes or the timeout passes (for callers
+    /// that have no loop to return to).
+    package func wait() -> [UInt8] {
+        let start = Instant.now()
+        while Instant.now().millis(since: start) < timeout.milliseconds {
+            if let reply { return reply }
+            ProcessControl.sleepMillis(2)
+        }
+        return reply ?? timeoutReply
+    }
+}
