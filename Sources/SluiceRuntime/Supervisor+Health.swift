@@ -1,6 +1,6 @@
 // What a health-check result does beyond the server's own state (HealthChecker.apply):
-// slow start begins when a server comes up, and `on-down close-sessions` closes the
-// sessions of a server that goes down.
+// slow start begins when a server comes up, `on-down close-sessions` closes the sessions
+// of a server that goes down, and a first role-check result wakes the clients waiting for it.
 import SluiceCore
 import SluiceSys
 
@@ -22,6 +22,7 @@ extension Supervisor {
             case nil:
                 break
             }
+            if result.firstAwaited && pool.stats.queued.load(ordering: .relaxed) > 0 { pool.wakeWaiters(channels) }
         }
     }
 }

@@ -25,6 +25,11 @@ extension Worker {
                 enqueue(slot, front: wokenFromQueue)
                 return
             case .none:
+                // A role-checked server has not answered yet: wait for it rather than refuse.
+                if sessions[slot].attempts == 0 && pools[poolIndex].awaitsFirstResult(now) {
+                    enqueue(slot, front: wokenFromQueue)
+                    return
+                }
                 pool.stats.reject(sessions[slot].attempts == 0 ? .noServer : .connectFailed)
                 log.warn("no server available", ["pool": pool.name, "client": "\(sessions[slot].peer)"])
                 finish(slot, aborted: true, reason: "no server")
