@@ -22,7 +22,8 @@ extension Supervisor {
             case nil:
                 break
             }
-            if result.firstAwaited && pool.stats.queued.load(ordering: .relaxed) > 0 { pool.wakeWaiters(channels) }
+            // Not gated on the queue gauge: it is raised just after a client joins the queue.
+            if result.firstAwaited { pool.wakeWaiters(channels) }
         }
     }
 }
