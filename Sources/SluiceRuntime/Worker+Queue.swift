@@ -1,6 +1,7 @@
 // The per-pool queue (SPEC `maxconn` on servers, `timeout queue`): when every usable server
 // is at its maxconn, a client waits, unread, in a FIFO shared by the workers; a freed slot
 // goes to the oldest waiter, whichever worker owns it. New clients line up behind waiters.
+// Clients also wait here for a role-checked server's first result (FirstResultWait.swift).
 import SluiceCore
 import SluiceSys
 import Synchronization
