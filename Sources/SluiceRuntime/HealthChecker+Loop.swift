@@ -28,6 +28,8 @@ final class CheckTarget {
     var offset: UInt64?
     /// A reload changed the check's kind; its next result sets `checkPassed` either way.
     var kindChanged = false
+    /// The pool waits for this server's first role-check result (`firstResultDue`).
+    var awaitingFirst: Bool
 
     init(_ new: HealthChecker.NewTarget, slot: UInt32) {
         server = new.server
@@ -39,12 +41,14 @@ final class CheckTarget {
         if let port = new.server.config.checkPort { endpoint.port = port }
         self.endpoint = endpoint
         health = HealthState(rise: check.rise, fall: check.fall, start: new.start)
+        awaitingFirst = new.server.firstResultDue.load(ordering: .relaxed) != 0
     }
 
     var epollData: UInt64 { UInt64(slot) << 32 | UInt64(generation) }
 
     /// A reload changed the pool's check: the next probe uses the new one. The server keeps
-    /// its up/down state; the rise/fall count starts again.
+    /// its up/down state and the rise/fall count starts again, except for a new role check,
+    /// whose first result alone decides (as at start-up), the server taking no session before.
     func adoptCurrentCheck() {
         let current = pool.settings.check
         guard current != check else { return }
@@ -55,7 +59,18 @@ final class CheckTarget {
         if current.kind != previous.kind {
             kindChanged = true  // the new kind must pass on its own (`checkPassed`)
             offset = nil
+            if current.kind.isRoleCheck { awaitFirstResult() }
         }
+    }
+
+    /// Down until the first result of the (new) role check, which counts as `rise`.
+    private func awaitFirstResult() {
+        health = HealthState(rise: check.rise, fall: check.fall, start: .fresh)
+        awaitingFirst = true
+        let now = Instant.now()
+        server.firstResultDue.store((now + check.timeout).nanoseconds, ordering: .relaxed)
+        if server.healthy.exchange(false, ordering: .relaxed) { server.lastChange.store(now.nanoseconds, ordering: .relaxed) }
+        pool.changed()
     }
 }
 
@@ -98,7 +113,10 @@ final class CheckLoop {
         }
         while !checker.stopping.load(ordering: .acquiring) {
             intake()
-            if checker.reelect.exchange(false, ordering: .acquiringAndReleasing) { electAll() }
+            if checker.reelect.exchange(false, ordering: .acquiringAndReleasing) {
+                restartNewRoleChecks()
+                electAll()
+            }
             var now = Instant.now()
             let next = min(heap.nextDeadline ?? nextRescan, nextRescan, nextElectionDeadline ?? nextRescan)
             let timeout = next <= now ? 0 : next.millis(since: now) + 1
@@ -130,6 +148,7 @@ final class CheckLoop {
             electOverdue(now)
             if nextRescan <= now {
                 checker.rescan()
+                restartNewRoleChecks()
                 electAll()
                 nextRescan = now + .seconds(1)
             }
@@ -144,8 +163,12 @@ final class CheckLoop {
             targets.append(target)
             guard target.script != nil else { continue }
             // A single-primary pool checks all its servers at once, so its first choice waits
-            // about one probe, not a whole interval (HealthChecker+Primary).
-            let offset = target.pool.settings.singlePrimary
+            // about one probe, not a whole interval (HealthChecker+Primary); so does a server
+            // whose first role-check result clients wait for, at most its probe's timeout.
+            if target.awaitingFirst {
+                new.server.firstResultDue.store((Instant.now() + target.check.timeout).nanoseconds, ordering: .relaxed)
+            }
+            let offset = target.pool.settings.singlePrimary || target.awaitingFirst
                 ? 0 : Self.firstCheckOffset(interval: target.check.interval.nanoseconds, using: &random)
             schedule(target, at: Instant.now() + .nanoseconds(offset))
         }
@@ -162,6 +185,24 @@ final class CheckLoop {
             if target.script == nil && target.probe == nil && !target.scheduled && !target.health.isUp {
                 schedule(target, at: Instant.now() + target.check.interval)
             }
+        }
+    }
+
+    /// A reload gave a pool a new role check: its servers probe with it at once (a probe of
+    /// the old check in flight is dropped), since they take no session until it answers.
+    private func restartNewRoleChecks() {
+        var kinds: [ObjectIdentifier: CheckKind] = [:]
+        for case let target? in targets {
+            let key = ObjectIdentifier(target.pool)
+            let kind = kinds[key] ?? target.pool.settings.check.kind
+            kinds[key] = kind
+            guard kind != target.check.kind, kind.isRoleCheck else { continue }
+            if let run = target.probe {
+                run.fd.close()
+                target.probe = nil
+            }
+            target.adoptCurrentCheck()
+            schedule(target, at: Instant.now())
         }
     }
 
@@ -309,6 +350,12 @@ final class CheckLoop {
     /// Hands a result to the runtime; a single-primary pool chooses first, with the server's
     /// new health, so workers never see the old primary gone before its successor is set.
     private func report(_ target: CheckTarget, _ result: HealthResult) {
+        var result = result
+        if target.awaitingFirst && !result.observed {
+            target.awaitingFirst = false
+            target.server.firstResultDue.store(0, ordering: .relaxed)
+            result.firstAwaited = true
+        }
         target.reported = true
         target.lastSuccess = result.success
         if result.success || target.kindChanged {

@@ -52,9 +52,10 @@ package final class HealthChecker: Sendable {
 
     /// Starts checking the pool's servers. Call again after `add server`: servers new to a
     /// watched pool start `down` and their first success counts as `rise`. Servers seen for
-    /// the first time with the pool start per `init-state`; `healthy` is set here, before the
-    /// first check, so workers see the start state at once. The checker also rescans watched
-    /// pools about every second.
+    /// the first time with the pool start per `init-state` (with a role check, `up` counts as
+    /// down until the first result); `healthy` is set here, before the first check, so
+    /// workers see the start state at once. The checker also rescans watched pools about
+    /// every second.
     package func watch(pool: PoolRuntime) {
         let changed = registry.withLock { reg in
             let first = !reg.pools.contains { $0 === pool }
@@ -157,9 +158,16 @@ package final class HealthChecker: Sendable {
             } else if let inherited = server.checkStart {
                 start = inherited
             } else if first {
-                start = (server.config.initState ?? pool.settings.initState) == .up ? .up : .down
+                // A role check tells the primary apart: no server counts as up before it
+                // answered, whatever `init-state up` says (a replica would take clients).
+                let initial = server.config.initState ?? pool.settings.initState
+                start = initial == .down ? .down : check.kind.isRoleCheck ? .fresh : .up
             } else {
                 start = .fresh
+            }
+            if check.kind.isRoleCheck && start != .up {
+                // Until the checker starts the probe (it then sets the real deadline).
+                server.firstResultDue.store(.max, ordering: .relaxed)
             }
             let up = start == .up
             if server.healthy.exchange(up, ordering: .relaxed) != up { changed = true }

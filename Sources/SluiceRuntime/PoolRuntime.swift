@@ -16,6 +16,10 @@ package final class ServerRuntime: Sendable {
     /// A probe of the pool's current check has passed since the checker took the server (a
     /// server up by `init-state up` alone has not shown it passes a role check).
     package let checkPassed = Atomic<Bool>(false)
+    /// Nonzero while the server awaits its first result of its pool's role check: it takes no
+    /// session until then, and clients finding no server wait up to this instant (ns) for it
+    /// (FirstResultWait.swift). Written by the checker (and by a reload, before the new check).
+    package let firstResultDue = Atomic<UInt64>(0)
     /// Deleted (`del server`, reload): drains, then leaves the table's visible part.
     package let removing = Atomic<Bool>(false)
     /// When the server stopped taking new sessions (drain, maint, removal); 0 while ready.
@@ -51,9 +55,11 @@ package final class ServerRuntime: Sendable {
 
     package var adminState: AdminState { AdminState.allCases[admin.load(ordering: .relaxed)] }
 
-    /// Takes new sessions: healthy, `ready` and not being removed.
+    /// Takes new sessions: healthy, not awaiting a first role-check result, `ready` and not
+    /// being removed.
     package var usable: Bool {
-        healthy.load(ordering: .relaxed) && adminState == .ready && !removing.load(ordering: .relaxed)
+        healthy.load(ordering: .relaxed) && firstResultDue.load(ordering: .relaxed) == 0 && adminState == .ready
+            && !removing.load(ordering: .relaxed)
     }
 
     /// Passes its pool's check as far as `single-primary` and `sluice_pool_primaries` are
@@ -85,12 +91,14 @@ package final class ServerRuntime: Sendable {
         return max(1, Int(quotient))
     }
 
-    /// The balancer's view; `ignoringHealth` for `all-down any` (down servers tried anyway).
-    /// Health is read first, with acquire ordering, so a server seen up is seen with the
-    /// `upSince` its transition stored before it (see `setHealth`).
+    /// The balancer's view; `ignoringHealth` for `all-down any` (down servers tried anyway,
+    /// but not before their first role-check result). Health is read first, with acquire
+    /// ordering, so a server seen up is seen with the `upSince` its transition stored before
+    /// it (see `setHealth`).
     package func balancerView(now: Instant, slowstart: Duration, ignoringHealth: Bool = false) -> BalancerServer {
         let isUp = healthy.load(ordering: .acquiring)
         let ready = adminState == .ready && !removing.load(ordering: .relaxed)
+            && firstResultDue.load(ordering: .relaxed) == 0
         let takes = ready && (ignoringHealth || isUp)
         return BalancerServer(
             name: config.name, weight: balancedWeight(now: now, slowstart: slowstart), backup: config.backup,

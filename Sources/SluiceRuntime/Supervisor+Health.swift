@@ -1,5 +1,6 @@
 // What a health-check result does beyond the server's own state (HealthChecker.apply):
-// `on-down close-sessions` closes the sessions of a server that goes down.
+// `on-down close-sessions` closes the sessions of a server that goes down, and a first
+// role-check result wakes the clients waiting for it.
 import SluiceCore
 import SluiceSys
 
@@ -17,6 +18,8 @@ extension Supervisor {
             case .wentUp?, nil:
                 break
             }
+            // Not gated on the queue gauge: it is raised just after a client joins the queue.
+            if result.firstAwaited { pool.wakeWaiters(channels) }
         }
     }
 }

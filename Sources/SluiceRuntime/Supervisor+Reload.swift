@@ -178,6 +178,7 @@ extension Supervisor {
         var active: [PoolRuntime] = []
         for poolConfig in next.pools {
             if let pool = shared.pools.first(where: { $0.name == poolConfig.name }) {
+                pool.awaitFirstResults(of: poolConfig.settings.check.kind)
                 pool.update(poolConfig)
                 updateServers(pool, poolConfig)
                 active.append(pool)

@@ -11,8 +11,8 @@ extension Worker {
         let pool = pools[poolIndex].pool
         pools[poolIndex].refresh()
         // Clients already waiting for a slot go first.
-        if !wokenFromQueue && sessions[slot].attempts == 0 && pool.stats.queued.load(ordering: .relaxed) > 0 {
-            enqueue(slot)
+        if !wokenFromQueue && sessions[slot].attempts == 0 && pool.stats.queued.load(ordering: .relaxed) > 0
+            && enqueue(slot, if: .behindOthers) {
             return
         }
         while true {
@@ -25,6 +25,11 @@ extension Worker {
                 enqueue(slot, front: wokenFromQueue)
                 return
             case .none:
+                // A role-checked server has not answered yet: wait for it rather than refuse.
+                if sessions[slot].attempts == 0 && pools[poolIndex].awaitsFirstResult(now)
+                    && enqueue(slot, front: wokenFromQueue, if: .firstResultDue) {
+                    return
+                }
                 pool.stats.reject(sessions[slot].attempts == 0 ? .noServer : .connectFailed)
                 log.clientWarning(.noServer, pool: pool.name, ["client": "\(sessions[slot].peer)"])
                 finish(slot, aborted: true, reason: "no server")

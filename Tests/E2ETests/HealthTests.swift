@@ -67,7 +67,10 @@ extension E2E {
             try old.send("PING\r\n")
             #expect(try old.readLine() == "+PONG\r")
             old.close()
-            #expect(sluice.stderr.contains("role:slave") || sluice.stderr.contains("role:replica"), "\(sluice.stderr)")
+            // r1, now a replica, goes down after `fall` checks (r2 started down: no transition to log).
+            try waitUntil("r1 down with its role in the log", lastSeen: { sluice.stderr }) {
+                sluice.stderr.contains("role:slave") || sluice.stderr.contains("role:replica")
+            }
             #expect(try sluice.stop() == .exited(0))
         }
 

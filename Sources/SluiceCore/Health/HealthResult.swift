@@ -14,6 +14,9 @@ package struct HealthResult: Sendable, Equatable, CustomStringConvertible {
     package var up: Bool
     /// `master_repl_offset` of a passing `redis-master` check (`single-primary` compares it).
     package var replicationOffset: UInt64?
+    /// The first result of a role check the server's pool was waiting for: clients queued
+    /// meanwhile are woken.
+    package var firstAwaited = false
 
     package init(
         success: Bool, reason: String, duration: Duration?, observed: Bool = false, transition: HealthTransition?, up: Bool,
