@@ -96,8 +96,10 @@ extension E2E {
                     check none
                 """, directory: dir)
             _ = try? TestClient(port: port, timeout: .milliseconds(500))  // starts sluice
+            // Exited, and its stderr read to the end: the collector drains the pipe on its own
+            // thread, so the text may still be arriving when the process is already gone.
             try waitUntil("sluice to exit on the missing name", lastSeen: { activated.stderr.text }) {
-                !activated.process.isRunning
+                !activated.process.isRunning && activated.stderr.closed
             }
             #expect(ExitStatus(activated.process) == .exited(1))
             #expect(activated.stderr.text.contains("bind fd:web: systemd passed no socket named 'web' (passed: other)"),
