@@ -29,7 +29,8 @@ package final class AdminServer: Sendable {
         /// The whole line must arrive within this time.
         package var readTimeout: Duration = .seconds(1)
         package var writeTimeout: Duration = .seconds(5)
-        package var maxConnections = 64
+        /// Slots; when all are taken a newcomer evicts the oldest idle client (OneShotLimits).
+        package var maxConnections = 256
 
         package init(path: String) { self.path = path }
     }
@@ -40,7 +41,8 @@ package final class AdminServer: Sendable {
     /// Binds the socket now (so start-up errors are reported at once: a live sluice already
     /// owning the path, a non-socket file there, permissions). Call `start()` to serve.
     package init(_ options: Options, handler: some AdminHandler) throws(UnixSocketError) {
-        let fd = try UnixSocket.listen(path: options.path, mode: options.mode, owner: options.owner)
+        let fd = try UnixSocket.listen(
+            path: options.path, mode: options.mode, owner: options.owner, backlog: Self.backlog)
         let service = AdminService(
             handler: handler, ownUID: SystemInfo.uid, allowedUIDs: options.allowedUIDs)
         var limits = OneShotLimits()
@@ -56,6 +58,10 @@ package final class AdminServer: Sendable {
         }
         path = options.path
     }
+
+    /// Room for a burst of connections; while the backlog is full a client's connect() waits
+    /// (or fails with EAGAIN when non-blocking).
+    static let backlog: CInt = 1024
 
     /// Starts the admin thread.
     package func start() { server.start() }
@@ -87,26 +93,26 @@ struct AdminService: OneShotService {
     }
 
     func received(_ pending: inout Pending, _ bytes: [UInt8], eof: Bool) -> OneShotStep {
-        if pending.overflow { return .reply(Array(Self.tooLong.text.utf8)) }
+        if pending.overflow { return .reply(OneShotReply(Self.tooLong.text)) }
         if let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) {
             pending.line += bytes[..<newline]
-            return .reply(Array(answer(pending).text.utf8))
+            return .reply(OneShotReply(answer(pending).text))
         }
         pending.line += bytes
         if pending.line.count > AdminRequest.maxLineBytes {
             pending.overflow = true
             pending.line = []
-            return .reply(Array(Self.tooLong.text.utf8))
+            return .reply(OneShotReply(Self.tooLong.text))
         }
         if eof {
             // A client that half-closes without a newline still gets an answer.
-            return pending.line.isEmpty ? .close : .reply(Array(answer(pending).text.utf8))
+            return pending.line.isEmpty ? .close : .reply(OneShotReply(answer(pending).text))
         }
         return .needMore
     }
 
-    func timedOut(_ pending: Pending) -> [UInt8]? {
-        Array(AdminReplyText.error("timed out waiting for a command line").text.utf8)
+    func timedOut(_ pending: Pending) -> OneShotReply? {
+        OneShotReply(AdminReplyText.error("timed out waiting for a command line").text)
     }
 
     func allows(_ peer: PeerCredentials?) -> Bool {
