@@ -33,8 +33,10 @@ extension E2E {
             return body.contains(sample + "\n") ? nil : "no '\(sample)' line in the body"
         }
 
-        @Test func idleConnectionsDoNotShutOutTheOperator() throws {
-            let idleCount = 1000
+        /// Holds `idleCount` silent connections on each endpoint, then checks that scrapes and
+        /// `show info` succeed, that sluice holds at most `maxHeld` of them, and that it closes
+        /// them all by their deadlines while the test still keeps them open.
+        func idleFlood(idleCount: Int = 1000, launcher: [String] = [], maxHeld: Int) throws {
             try HeldConnections.ensureFileLimit(2 * idleCount + 256)
             let sockets = try TempDirectory(prefix: "sluice-idle")
             let socket = sockets.path("admin.sock")
@@ -49,26 +51,26 @@ extension E2E {
                     bind 127.0.0.1:\(port)
                     check none
                     server a 127.0.0.1:1
-                """)
+                """, launcher: launcher)
             let files = try ProcStatus.openFiles(sluice.pid)
             let idle = HeldConnections()
             defer { idle.closeAll() }
-            for _ in 0..<idleCount {
-                _ = try idle.tcp(port: metricsPort)
-                _ = try idle.unix(socket)
+            try sluice.explaining {
+                for _ in 0..<idleCount {
+                    _ = try idle.tcp(port: metricsPort)
+                    _ = try idle.unix(socket)
+                }
             }
-            // The 2000 are still open on the test's side: every operator request below arrives
-            // with both endpoints' slots full.
+            // The connections are all still open on the test's side: every operator request
+            // below arrives with both endpoints' slots full.
             for attempt in 0..<5 {
                 let response = try Self.scrape(metricsPort)
                 #expect(Self.problem(response, sample: "sluice_workers 1") == nil, "scrape \(attempt)")
                 let info = try UnixClient.exchange(socket, Array("show info\n".utf8))
                 #expect(info.hasPrefix("version ") && info.contains("\nworkers           1\n"), "show info \(attempt): \(info)")
             }
-            // Slots are bounded (256 per endpoint), and freed by deadline: once the read
-            // deadlines have passed, sluice holds none of the 2000.
             let held = try ProcStatus.openFiles(sluice.pid) - files
-            #expect(held <= 2 * 256, "sluice holds \(held) operator connections")
+            #expect(held <= maxHeld, "sluice holds \(held) operator connections")
             var last = 0
             try waitUntil("sluice to close the idle connections", timeout: .seconds(30), interval: .milliseconds(50),
                           lastSeen: { "\(last) fds open, \(files) before" }) {
@@ -76,6 +78,18 @@ extension E2E {
                 return last <= files
             }
             #expect(try sluice.stop() == .exited(0))
+        }
+
+        @Test func idleConnectionsDoNotShutOutTheOperator() throws {
+            // 256 slots per endpoint.
+            try idleFlood(maxHeld: 2 * 256)
+        }
+
+        /// Out of open files, accept() fails and the clients wait in the backlog; an idle
+        /// client gives its fd to the next one instead (before, connects stalled for good).
+        @Test(.enabled(if: access("/usr/bin/prlimit", X_OK) == 0, "needs prlimit"))
+        func idleConnectionsGiveWayWhenOutOfFiles() throws {
+            try idleFlood(launcher: ["/usr/bin/prlimit", "--nofile=128:128", "--"], maxHeld: 128)
         }
 
         @Test func slowMetricsReadersHoldBoundedMemoryAndGiveItBack() throws {

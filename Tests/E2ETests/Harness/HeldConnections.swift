@@ -26,10 +26,12 @@ final class HeldConnections {
 
     /// A TCP connection to 127.0.0.1:`port`; `receiveBuffer` (SO_RCVBUF, set before connect)
     /// keeps a client that never reads from soaking up the reply in its own kernel buffer.
-    func tcp(port: UInt16, receiveBuffer: Int32? = nil) throws -> Int32 {
+    /// `timeout` bounds the connect too (a full listen backlog makes it wait).
+    func tcp(port: UInt16, receiveBuffer: Int32? = nil, timeout: Duration = .seconds(10)) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket: \(errnoText())") }
         fds.append(fd)
+        SocketIO.setTimeouts(fd, timeout)
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
@@ -38,11 +40,12 @@ final class HeldConnections {
         return fd
     }
 
-    /// A Unix stream connection to `path`.
-    func unix(_ path: String) throws -> Int32 {
+    /// A Unix stream connection to `path`; `timeout` bounds the connect (SO_SNDTIMEO).
+    func unix(_ path: String, timeout: Duration = .seconds(10)) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket: \(errnoText())") }
         fds.append(fd)
+        SocketIO.setTimeouts(fd, timeout)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
