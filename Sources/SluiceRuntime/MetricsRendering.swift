@@ -31,7 +31,8 @@ final class MetricsRendering: Sendable {
         }
         if let shared {
             guard headOnly else { return shared.reply }
-            return OneShotReply(MetricsService.head(200, "OK", contentType: Prometheus.contentType, length: shared.bodyBytes))
+            let head = MetricsService.head(200, "OK", contentType: Prometheus.contentType, length: shared.bodyBytes)
+            return OneShotReply(head)
         }
         let body = render()
         let reply = MetricsService.response(200, "OK", body, contentType: Prometheus.contentType, headOnly: headOnly)
