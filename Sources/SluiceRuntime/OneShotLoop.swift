@@ -67,9 +67,14 @@ struct OneShotLoop<Service: OneShotService>: ~Copyable {
         for _ in 0..<Self.acceptBatch {
             let accepted: FD?
             do { accepted = try UnixSocket.accept(listener) } catch {
-                // Out of fds: an idle client's fd serves a newcomer better. With nobody to give
-                // way, back off briefly instead of spinning on the ready listener.
-                if error.isResourceShortage, evictOne() { continue }
+                // Out of fds: an idle client's fd serves a newcomer better. accept() reports
+                // EMFILE before it looks at the backlog, so evict only for a connection that is
+                // really waiting. With nobody to give way, back off briefly instead of spinning
+                // on the ready listener.
+                if error.isResourceShortage {
+                    guard (try? Poll.readable(listener, timeoutMillis: 0)) == true else { return }
+                    if evictOne() { continue }
+                }
                 ProcessControl.sleepMillis(10)
                 return
             }

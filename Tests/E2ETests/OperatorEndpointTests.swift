@@ -53,6 +53,7 @@ extension E2E {
                     server a 127.0.0.1:1
                 """, launcher: launcher)
             let files = try ProcStatus.openFiles(sluice.pid)
+            let before = ProcStatus.describeFiles(sluice.pid)
             let idle = HeldConnections()
             defer { idle.closeAll() }
             try sluice.explaining {
@@ -71,9 +72,10 @@ extension E2E {
             }
             let held = try ProcStatus.openFiles(sluice.pid) - files
             #expect(held <= maxHeld, "sluice holds \(held) operator connections")
+            let filesBefore = before
             var last = 0
             try waitUntil("sluice to close the idle connections", timeout: .seconds(30), interval: .milliseconds(50),
-                          lastSeen: { "\(last) fds open, \(files) before" }) {
+                          lastSeen: { "\(last) fds open, \(files) before: \(filesBefore); now: \(ProcStatus.describeFiles(sluice.pid))" }) {
                 last = try ProcStatus.openFiles(sluice.pid)
                 return last <= files
             }

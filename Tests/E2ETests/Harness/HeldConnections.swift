@@ -78,4 +78,13 @@ enum ProcStatus {
     static func openFiles(_ pid: Int32) throws -> Int {
         try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
     }
+
+    /// `fd -> target` for each open fd of `pid`, for failure messages.
+    static func describeFiles(_ pid: Int32) -> String {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        return names.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.map { name in
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(name)")) ?? "?"
+            return "\(name) -> \(target)"
+        }.joined(separator: ", ")
+    }
 }
