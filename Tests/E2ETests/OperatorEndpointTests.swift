@@ -52,6 +52,9 @@ extension E2E {
                     check none
                     server a 127.0.0.1:1
                 """, launcher: launcher)
+            // Both endpoint threads answer (each has opened its epoll fd) before the count.
+            #expect(Self.problem(try Self.scrape(metricsPort), sample: "sluice_workers 1") == nil)
+            #expect(try UnixClient.exchange(socket, Array("show info\n".utf8)).hasPrefix("version "))
             let files = try ProcStatus.openFiles(sluice.pid)
             let before = ProcStatus.describeFiles(sluice.pid)
             let idle = HeldConnections()
