@@ -36,7 +36,8 @@ package final class AdminServer: Sendable {
         /// The whole line must arrive within this time.
         package var readTimeout: Duration = .seconds(1)
         package var writeTimeout: Duration = .seconds(5)
-        package var maxConnections = 64
+        /// Slots; when all are taken a newcomer evicts the oldest idle client (OneShotLimits).
+        package var maxConnections = 256
 
         package init(path: String) { self.path = path }
     }
@@ -47,7 +48,8 @@ package final class AdminServer: Sendable {
     /// Binds the socket now (so start-up errors are reported at once: a live sluice already
     /// owning the path, a non-socket file there, permissions). Call `start()` to serve.
     package init(_ options: Options, handler: some AdminHandler) throws(UnixSocketError) {
-        let fd = try UnixSocket.listen(path: options.path, mode: options.mode, owner: options.owner)
+        let fd = try UnixSocket.listen(
+            path: options.path, mode: options.mode, owner: options.owner, backlog: Self.backlog)
         let service = AdminService(
             handler: handler, ownUID: SystemInfo.uid, allowedUIDs: options.allowedUIDs)
         var limits = OneShotLimits()
@@ -63,6 +65,10 @@ package final class AdminServer: Sendable {
         }
         path = options.path
     }
+
+    /// Room for a burst of connections; while the backlog is full a client's connect() waits
+    /// (or fails with EAGAIN when non-blocking).
+    static let backlog: CInt = 1024
 
     /// Starts the admin thread.
     package func start() { server.start() }
@@ -94,7 +100,7 @@ struct AdminService: OneShotService {
     }
 
     func received(_ pending: inout Pending, _ bytes: [UInt8], eof: Bool) -> OneShotStep {
-        if pending.overflow { return .reply(Array(Self.tooLong.text.utf8)) }
+        if pending.overflow { return .reply(OneShotReply(Self.tooLong.text)) }
         if let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) {
             pending.line += bytes[..<newline]
             return answer(pending)
@@ -103,7 +109,7 @@ struct AdminService: OneShotService {
         if pending.line.count > AdminRequest.maxLineBytes {
             pending.overflow = true
             pending.line = []
-            return .reply(Array(Self.tooLong.text.utf8))
+            return .reply(OneShotReply(Self.tooLong.text))
         }
         if eof {
             // A client that half-closes without a newline still gets an answer.
@@ -112,8 +118,8 @@ struct AdminService: OneShotService {
         return .needMore
     }
 
-    func timedOut(_ pending: Pending) -> [UInt8]? {
-        Array(AdminReplyText.error("timed out waiting for a command line").text.utf8)
+    func timedOut(_ pending: Pending) -> OneShotReply? {
+        OneShotReply(AdminReplyText.error("timed out waiting for a command line").text)
     }
 
     func allows(_ peer: PeerCredentials?) -> Bool {
@@ -122,12 +128,12 @@ struct AdminService: OneShotService {
     }
 
     func answer(_ pending: Pending) -> OneShotStep {
-        guard let peer = pending.peer, allows(peer) else { return .reply(Array(AdminReplyText.error("permission denied").text.utf8)) }
+        guard let peer = pending.peer, allows(peer) else { return .reply(OneShotReply(AdminReplyText.error("permission denied").text)) }
         switch AdminRequest.parse(bytes: pending.line) {
-        case .failure(let error): return .reply(Array(AdminReplyText.error(error).text.utf8))
+        case .failure(let error): return .reply(OneShotReply(AdminReplyText.error(error).text))
         case .success(let request):
             if let later = handler.handleLater(request, peer: peer) { return .later(later) }
-            return .reply(Array(handler.handle(request, peer: peer).text.utf8))
+            return .reply(OneShotReply(handler.handle(request, peer: peer).text))
         }
     }
 }

@@ -1,7 +1,8 @@
 // The Prometheus endpoint (`metrics ADDR:PORT`): a minimal HTTP/1.x server on its own
 // thread. GET/HEAD /metrics -> 200 with the body from `render`; other paths 404, other
 // methods 405, malformed or oversized requests 400, a request not complete in time 408.
-// Every response closes the connection.
+// Every response closes the connection. Scrapes close together share one rendering
+// (MetricsRendering), and a client's unread bytes are bounded (OneShotLimits, SO_SNDBUF).
 import SluiceCore
 import SluiceSys
 
@@ -10,23 +11,32 @@ package final class MetricsServer: Sendable {
     /// The bound endpoint (useful with port 0).
     package let endpoint: IPEndpoint
 
-    /// Binds `endpoint` now; `render` is called on the metrics thread for every scrape and
-    /// returns the exposition text (e.g. `Prometheus.render(snapshot)`).
+    /// Binds `endpoint` now; `render` is called on the metrics thread for a scrape (scrapes
+    /// within `shareWindow` of one still being sent share its text) and returns the
+    /// exposition text (e.g. `Prometheus.render(snapshot)`).
     package init(
-        endpoint: IPEndpoint, readTimeout: Duration = .seconds(5), render: @escaping @Sendable () -> String
+        endpoint: IPEndpoint, readTimeout: Duration = .seconds(5), shareWindow: Duration = .seconds(1),
+        render: @escaping @Sendable () -> String
     ) throws(Errno) {
-        let fd = try Socket.listen(endpoint, backlog: 64)
+        let fd = try Socket.listen(endpoint, backlog: Self.backlog)
         var limits = OneShotLimits()
         limits.readTimeout = readTimeout
         do {
+            try Socket.setSendBuffer(fd, bytes: Self.sendBuffer)
             self.endpoint = try Socket.localAddress(fd).endpoint ?? endpoint
-            server = try OneShotServer(
-                listener: fd, service: MetricsService(render: render), limits: limits, name: "sluice-metrics")
+            let service = MetricsService(rendering: MetricsRendering(window: shareWindow, render: render))
+            server = try OneShotServer(listener: fd, service: service, limits: limits, name: "sluice-metrics")
         } catch {
             fd.close()
             throw error
         }
     }
+
+    /// Room for a burst of connections while the thread is busy rendering; a full backlog
+    /// makes a TCP client wait for its SYN to be retried (a second or more).
+    static let backlog: CInt = 1024
+    /// Per client, inherited from the listener: what a reader that stalls pins in the kernel.
+    static let sendBuffer = 256 << 10
 
     package func start() { server.start() }
 
@@ -35,7 +45,7 @@ package final class MetricsServer: Sendable {
 }
 
 struct MetricsService: OneShotService {
-    let render: @Sendable () -> String
+    let rendering: MetricsRendering
 
     static let maxHeadBytes = 8192
 
@@ -59,7 +69,7 @@ struct MetricsService: OneShotService {
         return .needMore
     }
 
-    func timedOut(_ pending: Pending) -> [UInt8]? {
+    func timedOut(_ pending: Pending) -> OneShotReply? {
         Self.response(408, "Request Timeout", "request not received in time\n")
     }
 
@@ -76,7 +86,7 @@ struct MetricsService: OneShotService {
         return nil
     }
 
-    func respond(to head: [UInt8]) -> [UInt8] {
+    func respond(to head: [UInt8]) -> OneShotReply {
         let bad = Self.response(400, "Bad Request", "malformed request\n")
         // Header bytes must be printable ASCII, blanks, CR or LF.
         guard head.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) else {
@@ -102,18 +112,23 @@ struct MetricsService: OneShotService {
         }
         let path = parts[1].split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
         guard path == "/metrics" else { return Self.response(404, "Not Found", "try /metrics\n") }
-        return Self.response(
-            200, "OK", render(), contentType: Prometheus.contentType, headOnly: method == "HEAD")
+        return rendering.response(headOnly: method == "HEAD")
     }
 
     static func response(
         _ status: Int, _ reason: String, _ body: String, contentType: String = "text/plain; charset=utf-8",
         extra: String = "", headOnly: Bool = false
-    ) -> [UInt8] {
-        let bodyBytes = Array(body.utf8)
-        let head =
-            "HTTP/1.1 \(status) \(reason)\r\nContent-Type: \(contentType)\r\nContent-Length: \(bodyBytes.count)\r\n"
+    ) -> OneShotReply {
+        let head = Self.head(status, reason, contentType: contentType, length: body.utf8.count, extra: extra)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(head.utf8.count + (headOnly ? 0 : body.utf8.count))
+        bytes.append(contentsOf: head.utf8)
+        if !headOnly { bytes.append(contentsOf: body.utf8) }
+        return OneShotReply(bytes)
+    }
+
+    static func head(_ status: Int, _ reason: String, contentType: String, length: Int, extra: String = "") -> String {
+        "HTTP/1.1 \(status) \(reason)\r\nContent-Type: \(contentType)\r\nContent-Length: \(length)\r\n"
             + extra + "Connection: close\r\n\r\n"
-        return Array(head.utf8) + (headOnly ? [] : bodyBytes)
     }
 }

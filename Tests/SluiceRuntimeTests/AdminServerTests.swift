@@ -106,6 +106,29 @@ import Testing
         #expect(AdminClient.readAll(silent).hasPrefix("ERR timed out"))
     }
 
+    @Test func aNewcomerEvictsTheOldestIdleClientWhenAllSlotsAreTaken() throws {
+        let dir = ScratchDirectory()
+        var options = AdminServer.Options(path: dir.file("admin.sock"))
+        options.maxConnections = 4
+        options.readTimeout = .seconds(60)
+        let server = try AdminServer(options, handler: FakeAdminHandler())
+        server.start()
+        defer { server.stop() }
+        // Accepted in connect order, so all four hold a slot before the newcomer is accepted.
+        let idle = try (0..<4).map { _ in try UnixSocket.connect(path: server.path) }
+        defer { for fd in idle { fd.close() } }
+        let info = AdminReplyText.info(FakeAdminHandler.info, json: false).text
+        #expect(try AdminClient.ask(server.path, "show info") == info)
+        // The oldest idle client was closed without a reply (EOF long before its deadline)...
+        #expect(try Poll.readable(idle[0], timeoutMillis: 5000))
+        var bytes: [UInt8] = []
+        #expect(try idle[0].receive(appendingTo: &bytes) == .eof && bytes.isEmpty)
+        // ...and the newest is still served.
+        _ = try idle[3].send(Array("show info\n".utf8))
+        try UnixSocket.setTimeouts(idle[3], milliseconds: 5000)
+        #expect(AdminClient.readAll(idle[3]) == info)
+    }
+
     @Test func manyClientsAtOnce() throws {
         let dir = ScratchDirectory()
         let server = try Self.serve(dir)

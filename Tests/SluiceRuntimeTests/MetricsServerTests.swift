@@ -4,6 +4,7 @@ import Foundation
 import SluiceCore
 import SluiceRuntime
 import SluiceSys
+import Synchronization
 import Testing
 
 @Suite struct MetricsServerTests {
@@ -108,5 +109,35 @@ import Testing
             if case .eof = (try? slow.receive(appendingTo: &reply)) ?? .eof { break }
         }
         #expect(Self.status(String(decoding: reply, as: UTF8.self)) == "HTTP/1.1 408 Request Timeout")
+    }
+
+    final class RenderCount: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    @Test func scrapesWhileOneIsStillBeingSentShareItsRendering() throws {
+        let body = String(repeating: "sluice_sessions_total{pool=\"p\"} 1\n", count: 60_000)  // ~2 MiB
+        let renders = RenderCount()
+        let server = try MetricsServer(endpoint: IPEndpoint(.loopbackV4, 0), shareWindow: .seconds(600)) {
+            renders.value.add(1, ordering: .relaxed)
+            return body
+        }
+        server.start()
+        defer { server.stop() }
+        let port = server.endpoint.port
+        // A reader that never reads: it keeps its reply in the server's hands.
+        let stalled = try Socket.stream(v6: false)
+        defer { stalled.close() }
+        try Socket.setOption(stalled, SOL_SOCKET, SO_RCVBUF, 4096)
+        _ = try Socket.connect(stalled, to: IPEndpoint(.loopbackV4, port))
+        #expect(try Poll.writable(stalled, timeoutMillis: 5000))
+        _ = try stalled.send(Array("GET /metrics HTTP/1.1\r\n\r\n".utf8))
+        #expect(try Poll.readable(stalled, timeoutMillis: 5000), "its reply has started")
+        for _ in 0..<3 {
+            let ok = try HTTPClient.exchange(port: port, "GET /metrics HTTP/1.1\r\n\r\n")
+            #expect(Self.status(ok) == "HTTP/1.1 200 OK")
+            #expect(ok.hasSuffix("\r\n\r\n" + body) && ok.contains("\r\nContent-Length: \(body.utf8.count)\r\n"))
+        }
+        #expect(renders.value.load(ordering: .relaxed) == 1, "one rendering for the four scrapes")
     }
 }

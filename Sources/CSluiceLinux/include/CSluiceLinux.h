@@ -26,6 +26,7 @@ int sluice_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int sluice_errno(void);
 int sluice_set_thread_name(const char *name);
 int sluice_peercred(int fd, uint32_t *pid, uint32_t *uid, uint32_t *gid);
+int sluice_malloc_trim(void);  // memory.c
 
 // Datagram batches (dgram.c): recvmmsg/sendmmsg with peer and local (pktinfo) addresses.
 struct sluice_dgrams;
