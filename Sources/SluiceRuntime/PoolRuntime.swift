@@ -204,6 +204,26 @@ package final class PoolRuntime: Sendable {
         return added
     }
 
+    /// `add` for many servers at once, in order, under one lock and with one look at the
+    /// names in use (a reload of a 1000-server pool must not compare every pair).
+    package func add(_ batch: [(config: ServerConfig, replacing: Bool)]) -> [ServerRuntime?] {
+        guard !batch.isEmpty else { return [] }
+        let unchecked = settings.check.kind == .none
+        let added: [ServerRuntime?] = table.withLock { table in
+            var taken = Set(table.servers.lazy.filter { !$0.removing.load(ordering: .relaxed) }.map(\.name))
+            return batch.map { config, replacing in
+                guard replacing || !taken.contains(config.name) else { return nil }
+                taken.insert(config.name)
+                let server = ServerRuntime(config, serial: table.nextSerial, healthy: unchecked)
+                table.nextSerial += 1
+                table.servers.append(server)
+                return server
+            }
+        }
+        changed()
+        return added
+    }
+
     /// New settings and binds from a reload; they apply to new sessions.
     package func update(_ config: PoolConfig) {
         current.withLock { $0 = config }
