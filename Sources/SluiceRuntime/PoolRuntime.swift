@@ -147,7 +147,8 @@ package final class PoolRuntime: Sendable {
         self.index = index
         self.name = config.name
         self.current = Mutex(config)
-        self.table = Mutex(ServerTable(config.servers.enumerated().map { ServerRuntime($0.element, serial: $0.offset) }))
+        let servers = config.servers.enumerated().map { ServerRuntime($0.element, serial: $0.offset) }
+        self.table = Mutex(ServerTable(servers))
         // A new pool with single-primary takes no sessions until the checker's first choice.
         primaryCode = Atomic((config.settings.singlePrimary ? PrimaryGate.noPrimary : .off).code)
     }
@@ -189,10 +190,8 @@ package final class PoolRuntime: Sendable {
                      setUp: (ServerRuntime) -> Void = { _ in }) -> ServerRuntime? {
         let unchecked = settings.check.kind == .none
         let added: ServerRuntime? = table.withLock { table in
-            guard replacing || !table.servers.contains(where: { $0.name == config.name && !$0.removing.load(ordering: .relaxed) })
-            else {
-                return nil
-            }
+            let taken = table.servers.contains { $0.name == config.name && !$0.removing.load(ordering: .relaxed) }
+            guard replacing || !taken else { return nil }
             let server = ServerRuntime(
                 config, serial: table.nextSerial, healthy: unchecked || checkStart == .up, checkStart: checkStart)
             table.nextSerial += 1
