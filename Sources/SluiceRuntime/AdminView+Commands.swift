@@ -91,9 +91,11 @@ extension AdminView {
     }
 
     /// Runs about once a second on the control thread: sessions of servers whose
-    /// `timeout drain` expired are closed, and pools with a server in its slow-start ramp
-    /// are bumped so workers pick up the next weight step.
+    /// `timeout drain` expired are closed, pools with a server in its slow-start ramp
+    /// are bumped so workers pick up the next weight step, and removed servers whose last
+    /// session ended are freed.
     func housekeeping() {
+        shared.reclaimServers()
         let now = Instant.now()
         for pool in shared.pools where pool.settings.slowstart != .zero {
             let ramp = pool.settings.slowstart + .seconds(1)

@@ -107,27 +107,26 @@ package final class AdminView: AdminHandler {
         snapshot.fill(from: pool.stats)
         if settings.check.kind.isRoleCheck { snapshot.primaries = servers.filter(\.passesCheck).count }
         snapshot.singlePrimary = settings.singlePrimary
-        if case .only(let k) = pool.primaryGate {
-            let all = pool.allServers
-            if k < all.count { snapshot.primary = all[k].name }
+        if case .only(let k) = pool.primaryGate, let primary = pool.allServers.first(where: { $0.serial == k }) {
+            snapshot.primary = primary.name
         }
         return snapshot
     }
 
     /// A note after the last check of a server in a `single-primary` pool: `(primary)` for
     /// the one taking new sessions, `(standby: single-primary)` for others passing the check.
-    private func primaryNote(_ gate: PrimaryGate, _ index: Int, _ server: ServerRuntime) -> String {
+    private func primaryNote(_ gate: PrimaryGate, _ server: ServerRuntime) -> String {
         switch gate {
         case .off: ""
-        case .only(let k) where k == index: " (primary)"
+        case .only(let k) where k == server.serial: " (primary)"
         case .noPrimary, .only: server.passesCheck ? " (standby: single-primary)" : ""
         }
     }
 
     private func serverSnapshots(_ pool: PoolRuntime) -> [ServerSnapshot] {
         let gate = pool.primaryGate
-        return pool.allServers.enumerated().filter { !$0.element.gone }.map { index, server in
-            let held = !gate.admits(index)
+        return pool.allServers.filter { !$0.gone }.map { server in
+            let held = !gate.admits(server.serial)
             let config = server.config
             let address = config.address.host == "\(config.address.endpoint.address)"
                 ? "\(config.address.endpoint)" : "\(config.address.host)(\(config.address.endpoint))"
@@ -140,7 +139,7 @@ package final class AdminView: AdminHandler {
                 effectiveWeight: server.usable && !held
                     ? server.balancedWeight(now: Instant(nanoseconds: now), slowstart: pool.settings.slowstart) : 0,
                 lastCheck: pool.settings.check.kind == .none
-                    ? "none" : (shared.health?.lastResult(for: server)?.text ?? "pending") + primaryNote(gate, index, server),
+                    ? "none" : (shared.health?.lastResult(for: server)?.text ?? "pending") + primaryNote(gate, server),
                 secondsSinceChange: Int((now &- min(now, changed)) / 1_000_000_000),
                 removing: server.removing.load(ordering: .relaxed))
             snapshot.fill(from: server.stats)

@@ -11,7 +11,8 @@ struct Flow {
     var socket: FD = .invalid
     var listener: Int = 0
     var pool: Int = 0
-    var serverID: Int = -1
+    /// The flow's server (its session count includes the flow); nil before one is given.
+    var backend: ServerRuntime? = nil
     var id: UInt64 = 0
     var client = IPEndpoint(.anyV4, 0)
     /// The client's sockaddr, as replies are sent to it.

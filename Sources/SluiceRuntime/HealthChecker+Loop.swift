@@ -92,6 +92,9 @@ final class CheckLoop {
     var heap = TimerHeap()
     var targets: [CheckTarget?] = []
     var slots: [ObjectIdentifier: Int] = [:]
+    /// Slots of dropped targets, with the generation the next target there starts from (so
+    /// the old one's pending timers stay stale).
+    var freeSlots: [(slot: UInt32, generation: UInt32)] = []
     var nextRescan = Instant.now()
     var random = SystemRandomNumberGenerator()
     /// `single-primary` pools, by pool identity.
@@ -158,9 +161,7 @@ final class CheckLoop {
     /// New servers from `watch`/rescans, and failures workers observed.
     private func intake() {
         for new in checker.takeArrived() {
-            let target = CheckTarget(new, slot: UInt32(targets.count))
-            slots[ObjectIdentifier(new.server)] = targets.count
-            targets.append(target)
+            let target = place(new)
             guard target.script != nil else { continue }
             // A single-primary pool checks all its servers at once, so its first choice waits
             // about one probe, not a whole interval (HealthChecker+Primary); so does a server
@@ -186,6 +187,8 @@ final class CheckLoop {
                 schedule(target, at: Instant.now() + target.check.interval)
             }
         }
+        // After the arrivals: a server is enrolled before it can be reclaimed.
+        dropDeparted()
     }
 
     /// A reload gave a pool a new role check: its servers probe with it at once (a probe of
@@ -234,11 +237,7 @@ final class CheckLoop {
 
     /// Starts a probe, unless the server is in maint (checks stop) or removed (dropped).
     private func begin(_ target: CheckTarget, _ now: Instant) {
-        if target.server.removing.load(ordering: .relaxed) {
-            targets[Int(target.slot)] = nil
-            slots[ObjectIdentifier(target.server)] = nil
-            return
-        }
+        if target.server.removing.load(ordering: .relaxed) { return retire(target) }
         if target.server.adminState == .maint {
             scheduleNext(target, after: now)
             return

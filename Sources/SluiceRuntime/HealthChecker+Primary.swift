@@ -15,6 +15,8 @@ import SluiceSys
 struct PoolElection {
     let pool: PoolRuntime
     var election = PrimaryElection()
+    /// The primary's `serial`: the election's index moves when a removed server leaves the table.
+    var primarySerial: Int?
     /// The first choice is made by then even if some first result is still missing.
     let deadline: Instant
 }
@@ -55,6 +57,9 @@ extension CheckLoop {
         let check = settings.check
         var state = elections[key] ?? PoolElection(pool: pool, deadline: now + check.interval * max(1, check.rise) + check.timeout)
         let servers = pool.allServers
+        if let serial = state.primarySerial {
+            state.election.renumber(primary: servers.firstIndex { $0.serial == serial })
+        }
         var order: [String: Int] = [:]
         for (i, server) in pool.config.servers.enumerated() where order[server.name] == nil { order[server.name] = i }
         var waiting = false
@@ -80,8 +85,9 @@ extension CheckLoop {
         // servers' results are known, and waiting would leave every passing server serving.
         let settled = !waiting || now >= state.deadline || pool.primaryGate == .off
         let events = state.election.update(candidates, settled: settled)
+        state.primarySerial = state.election.primary.map { servers[$0].serial }
         elections[key] = state
-        if state.election.settled { pool.publish(state.election.primary.map { .only($0) } ?? .noPrimary) }
+        if state.election.settled { pool.publish(state.primarySerial.map { .only($0) } ?? .noPrimary) }
         for event in events { log(event, pool, servers, candidates) }
     }
 

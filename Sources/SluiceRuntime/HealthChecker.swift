@@ -27,6 +27,8 @@ package final class HealthChecker: Sendable {
         var pools: [PoolRuntime] = []
         var known: Set<ObjectIdentifier> = []
         var arrived: [NewTarget] = []
+        /// Servers their pool reclaimed, for the checker thread to drop (HealthChecker+Forget).
+        var departed: [ServerRuntime] = []
     }
 
     let logger: Logger
@@ -40,7 +42,7 @@ package final class HealthChecker: Sendable {
     let registry = Mutex(Registry())
     /// Live connect failures reported by workers, applied on the checker thread.
     let observed = Mutex<[(ServerRuntime, String)]>([])
-    private let results = Mutex<[ObjectIdentifier: (ServerRuntime, LastResult)]>([:])
+    let results = Mutex<[ObjectIdentifier: (ServerRuntime, LastResult)]>([:])
 
     /// `onResult` nil: `HealthChecker.apply` (sets `healthy`, records `checkSeconds`, logs
     /// changes, bumps the pool's version).

@@ -1,13 +1,18 @@
 // The live, shared view of pools and servers. The control plane (admin socket, checks,
 // reload) changes server states through atomics and bumps the pool's `version`; workers see
-// the bump on their next pick and refresh their own copy of the server table and balancer.
-// The table is append-only while running, so a worker's server index never changes meaning.
+// the bump on their next pick and refresh their own copy of the members and balancer.
+// A pool's table holds its members and the removed servers still draining; a removed server
+// leaves it once its last session ended (PoolRuntime+Reclaim), so nothing holds a table index:
+// sessions hold the server itself, `single-primary` names it by its `serial`.
 import SluiceCore
 import SluiceSys
 import Synchronization
 
 package final class ServerRuntime: Sendable {
     package let config: ServerConfig
+    /// Unique within its pool for the life of the process (table positions are not: removed
+    /// servers leave the table); `single-primary` names its primary by it.
+    package let serial: Int
     package let stats = ServerStats()
     private let admin: Atomic<Int>
     package let weight: Atomic<Int>
@@ -39,8 +44,9 @@ package final class ServerRuntime: Sendable {
 
     /// `healthy`: the state before the checker's first word (a server added at run time
     /// starts down unless its pool has `check none`).
-    package init(_ config: ServerConfig, healthy: Bool = true, checkStart: HealthStart? = nil) {
+    package init(_ config: ServerConfig, serial: Int = 0, healthy: Bool = true, checkStart: HealthStart? = nil) {
         self.config = config
+        self.serial = serial
         self.healthy = Atomic(healthy)
         self.checkStart = checkStart
         let now = Instant.now().nanoseconds
@@ -74,6 +80,13 @@ package final class ServerRuntime: Sendable {
     package var gone: Bool {
         removing.load(ordering: .relaxed)
             && (stats.active.load(ordering: .relaxed) == 0 || drainExpired.load(ordering: .relaxed))
+    }
+
+    /// Removed and without a session: may leave its pool's table (PoolRuntime.reclaim).
+    /// Sequentially consistent, paired with the pick's reservation (PoolView.pick): either the
+    /// pick sees `removing` and backs off, or this sees its session.
+    var reclaimable: Bool {
+        removing.load(ordering: .sequentiallyConsistent) && stats.active.load(ordering: .sequentiallyConsistent) == 0
     }
 
     /// Weight the balancer uses now: `slowstart` ramps it from ~0 to full after the server
@@ -129,7 +142,8 @@ package final class ServerRuntime: Sendable {
 
     package func markRemoving() {
         let now = Instant.now().nanoseconds
-        removing.store(true, ordering: .relaxed)
+        // Sequentially consistent, paired with the pick (PoolView.pick) and `reclaimable`.
+        removing.store(true, ordering: .sequentiallyConsistent)
         if drainingSince.load(ordering: .relaxed) == 0 { drainingSince.store(now, ordering: .relaxed) }
         lastChange.store(now, ordering: .relaxed)
     }
@@ -145,7 +159,8 @@ package final class PoolRuntime: Sendable {
     package let version = Atomic<UInt64>(0)
     /// Deleted by a reload: no listener any more; its servers drain.
     package let removed = Atomic<Bool>(false)
-    private let table: Mutex<[ServerRuntime]>
+    /// Members, then removed servers until they are reclaimed; in the order they were added.
+    let table: Mutex<ServerTable>
     private let current: Mutex<PoolConfig>
     /// Clients waiting for a server slot (`maxconn`), oldest first, across all workers.
     let waiting = Mutex<[QueuedClient]>([])
@@ -156,7 +171,8 @@ package final class PoolRuntime: Sendable {
         self.index = index
         self.name = config.name
         self.current = Mutex(config)
-        self.table = Mutex(config.servers.map { ServerRuntime($0) })
+        let servers = config.servers.enumerated().map { ServerRuntime($0.element, serial: $0.offset) }
+        self.table = Mutex(ServerTable(servers))
         // A new pool with single-primary takes no sessions until the checker's first choice.
         primaryCode = Atomic((config.settings.singlePrimary ? PrimaryGate.noPrimary : .off).code)
     }
@@ -173,8 +189,14 @@ package final class PoolRuntime: Sendable {
     package var config: PoolConfig { current.withLock { $0 } }
     package var settings: PoolSettings { config.settings }
 
-    /// Every server ever in the table, removed ones included (indices are stable).
-    package var allServers: [ServerRuntime] { table.withLock { $0 } }
+    /// The members and the removed servers not yet reclaimed (positions change as removed
+    /// servers leave: hold the server, not its index).
+    package var allServers: [ServerRuntime] { table.withLock { $0.servers } }
+
+    /// The servers taking part in the pool (not being removed): all a worker's balancer sees.
+    package var members: [ServerRuntime] {
+        table.withLock { $0.servers.filter { !$0.removing.load(ordering: .relaxed) } }
+    }
 
     /// The servers `show servers` lists: all but the removed ones that finished draining.
     package var servers: [ServerRuntime] { allServers.filter { !$0.gone } }
@@ -191,16 +213,37 @@ package final class PoolRuntime: Sendable {
     package func add(_ config: ServerConfig, replacing: Bool = false, checkStart: HealthStart? = nil,
                      setUp: (ServerRuntime) -> Void = { _ in }) -> ServerRuntime? {
         let unchecked = settings.check.kind == .none
-        let added: ServerRuntime? = table.withLock { list in
-            guard replacing || !list.contains(where: { $0.name == config.name && !$0.removing.load(ordering: .relaxed) }) else {
-                return nil
-            }
-            let server = ServerRuntime(config, healthy: unchecked || checkStart == .up, checkStart: checkStart)
+        let added: ServerRuntime? = table.withLock { table in
+            let taken = table.servers.contains { $0.name == config.name && !$0.removing.load(ordering: .relaxed) }
+            guard replacing || !taken else { return nil }
+            let server = ServerRuntime(
+                config, serial: table.nextSerial, healthy: unchecked || checkStart == .up, checkStart: checkStart)
+            table.nextSerial += 1
             setUp(server)
-            list.append(server)
+            table.servers.append(server)
             return server
         }
         if added != nil { changed() }
+        return added
+    }
+
+    /// `add` for many servers at once, in order, under one lock and with one look at the
+    /// names in use (a reload of a 1000-server pool must not compare every pair).
+    package func add(_ batch: [(config: ServerConfig, replacing: Bool)]) -> [ServerRuntime?] {
+        guard !batch.isEmpty else { return [] }
+        let unchecked = settings.check.kind == .none
+        let added: [ServerRuntime?] = table.withLock { table in
+            var taken = Set(table.servers.lazy.filter { !$0.removing.load(ordering: .relaxed) }.map(\.name))
+            return batch.map { config, replacing in
+                guard replacing || !taken.contains(config.name) else { return nil }
+                taken.insert(config.name)
+                let server = ServerRuntime(config, serial: table.nextSerial, healthy: unchecked)
+                table.nextSerial += 1
+                table.servers.append(server)
+                return server
+            }
+        }
+        changed()
         return added
     }
 

@@ -1,7 +1,8 @@
-// A worker's own copy of one pool's server table and its balancer, refreshed when the
-// pool's version moves (a state, weight, membership or settings change, a slow-start step or
-// a new `single-primary` choice), so picks read no lock. With `all-down any` a second
-// balancer that ignores health is tried when no server is up.
+// A worker's own copy of one pool's members and its balancer, refreshed when the pool's
+// version moves (a state, weight, membership or settings change, a slow-start step or a new
+// `single-primary` choice), so picks read no lock. Removed servers are not members: the
+// balancer only ever sees servers in the pool, and a session holds its server, not an index
+// here. With `all-down any` a second balancer that ignores health is tried when no server is up.
 import SluiceCore
 import SluiceSys
 import Synchronization
@@ -10,6 +11,7 @@ struct PoolView {
     let pool: PoolRuntime
     /// The pool's settings as of the last refresh (a reload changes them for new sessions).
     private(set) var settings: PoolSettings
+    /// The members as of the last refresh; the balancers' ServerIDs index this.
     private(set) var servers: [ServerRuntime]
     private(set) var balancer: PoolBalancer
     private var fallback: PoolBalancer?
@@ -21,7 +23,7 @@ struct PoolView {
         self.pool = pool
         version = pool.version.load(ordering: .acquiring)
         settings = pool.settings
-        servers = pool.allServers
+        servers = pool.members
         gate = pool.primaryGate
         balancer = PoolBalancer(.roundrobin, [])
         rebuild()
@@ -30,7 +32,7 @@ struct PoolView {
     /// Server `id` as the balancer (or, `fallback`, the `all-down any` one) sees it now.
     private func view(_ id: ServerID, now: Instant, slowstart: Duration, fallback: Bool = false) -> BalancerServer {
         var view = servers[id].balancerView(now: now, slowstart: slowstart, ignoringHealth: fallback)
-        if !gate.admits(id, fallback: fallback) { view.usable = false }
+        if !gate.admits(servers[id].serial, fallback: fallback) { view.usable = false }
         return view
     }
 
@@ -58,9 +60,11 @@ struct PoolView {
         let before = settings
         settings = pool.settings
         gate = pool.primaryGate
-        let latest = pool.allServers
-        if latest.count != servers.count || settings.balance != before.balance || settings.allDown != before.allDown
+        let latest = pool.members
+        if !Self.same(latest, servers) || settings.balance != before.balance || settings.allDown != before.allDown
             || settings.hashKey != before.hashKey {
+            // Membership changed: a new balancer over the members only (the old array, and
+            // with it this worker's hold on removed servers, goes).
             servers = latest
             rebuild()
             return
@@ -78,9 +82,14 @@ struct PoolView {
         }
     }
 
+    /// The same servers in the same order.
+    private static func same(_ a: [ServerRuntime], _ b: [ServerRuntime]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { $0 === $1 }
+    }
+
     enum Pick {
         /// A server, with its session count already raised (its `maxconn` slot is reserved).
-        case server(ServerID)
+        case server(ServerRuntime)
         /// Servers are usable but all at their `maxconn`: the client may wait in the queue.
         case full
         case none
@@ -88,15 +97,29 @@ struct PoolView {
 
     /// Picks a server and reserves a session slot on it. A server at its `maxconn` is set
     /// aside for this pick only (the slow path, taken only when servers are full).
-    mutating func pick(_ key: FlowKey, avoiding: ServerID?) -> Pick {
+    /// `avoiding`: the server whose connect just failed, tried again only when it is the
+    /// only one left.
+    mutating func pick(_ key: FlowKey, avoiding: ServerRuntime?) -> Pick {
         let counts = ServerActiveCounts(servers: servers)
+        let avoid: ServerID? = avoiding.flatMap { failed in servers.firstIndex { $0 === failed } }
         var setAside: [ServerID] = []
+        var full = false
         defer { if !setAside.isEmpty { restore(setAside) } }
         while true {
-            guard let id = balancer.pick(key, avoiding: avoiding, counts: counts)
-                ?? fallback?.pick(key, avoiding: avoiding, counts: counts) ?? nil
-            else { return setAside.isEmpty ? .none : .full }
-            if servers[id].stats.reserveSlot(cap: servers[id].config.maxconn) { return .server(id) }
+            guard let id = balancer.pick(key, avoiding: avoid, counts: counts)
+                ?? fallback?.pick(key, avoiding: avoid, counts: counts) ?? nil
+            else { return full ? .full : .none }
+            let server = servers[id]
+            if server.stats.reserveSlot(cap: server.config.maxconn) {
+                // The control thread may have removed it since the last refresh and, seeing no
+                // session, dropped it from the pool (PoolRuntime+Reclaim). Both sides are
+                // sequentially consistent (reservation, then `removing`; `removing`, then the
+                // count), so one of them sees the other: a dropped server never gains a session.
+                if !server.removing.load(ordering: .sequentiallyConsistent) { return .server(server) }
+                server.stats.active.wrappingSubtract(1, ordering: .relaxed)
+            } else {
+                full = true
+            }
             setAside.append(id)
             balancer.setUsable(id, false)
             fallback?.setUsable(id, false)

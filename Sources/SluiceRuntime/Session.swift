@@ -6,6 +6,8 @@
 //                      +--no retries left / no server--> free (client closed)
 //
 // Each direction is a SplicePump; half-close is a pump that is done while the other runs.
+// A session holds its server (a reference: one retain at connect, one release at the end),
+// which keeps a removed server alive, and its counters valid, until the session ends.
 import SluiceSys
 
 enum SessionState: UInt8 {
@@ -19,9 +21,12 @@ struct Session {
     var client: FD = .invalid
     var server: FD = .invalid
     var pool: Int = 0
-    var serverID: Int = -1
+    /// The server picked for this session (its session count includes it); nil before a
+    /// pick and after a failed connect.
+    var backend: ServerRuntime? = nil
     var attempts = 0
-    var lastFailed: Int? = nil
+    /// The server whose connect failed last (the next pick avoids it).
+    var lastFailed: ServerRuntime? = nil
     var id: UInt64 = 0
     var peer = IPEndpoint(.anyV4, 0)
     var started = Instant(nanoseconds: 0)

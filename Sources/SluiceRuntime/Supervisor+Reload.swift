@@ -213,9 +213,12 @@ extension Supervisor {
     /// so a worker refreshing in between never sees an empty pool.
     private func updateServers(_ pool: PoolRuntime, _ next: PoolConfig) {
         var leaving: [ServerRuntime] = []
+        var joining: [(config: ServerConfig, replacing: Bool)] = []
+        // By name, looked up once each: pools of a thousand servers reload in linear time.
+        let members = Dictionary(pool.members.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         for wanted in next.servers {
-            guard let server = pool.server(named: wanted.name) else {
-                _ = pool.add(wanted)
+            guard let server = members[wanted.name] else {
+                joining.append((wanted, false))
                 logger.info("server added", ["pool": pool.name, "server": wanted.name])
                 continue
             }
@@ -223,7 +226,7 @@ extension Supervisor {
             if old.address.endpoint != wanted.address.endpoint || old.backup != wanted.backup
                 || old.maxconn != wanted.maxconn || old.checkPort != wanted.checkPort {
                 leaving.append(server)
-                _ = pool.add(wanted, replacing: true)
+                joining.append((wanted, true))
                 logger.info("server replaced: old one draining", ["pool": pool.name, "server": wanted.name])
                 continue
             }
@@ -235,8 +238,9 @@ extension Supervisor {
                 server.setAdminState(state)
             }
         }
-        for server in pool.servers where !server.removing.load(ordering: .relaxed)
-            && !next.servers.contains(where: { $0.name == server.name }) {
+        _ = pool.add(joining)
+        let wanted = Set(next.servers.map(\.name))
+        for server in pool.members where !wanted.contains(server.name) {
             leaving.append(server)
             logger.info("server removed: draining", ["pool": pool.name, "server": server.name])
         }

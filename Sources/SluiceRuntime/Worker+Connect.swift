@@ -17,10 +17,10 @@ extension Worker {
         }
         while true {
             let key = FlowKey(address: sessions[slot].peer.address, port: sessions[slot].peer.port)
-            let id: ServerID
+            let server: ServerRuntime
             switch pools[poolIndex].pick(key, avoiding: sessions[slot].lastFailed) {
             case .server(let picked):
-                id = picked
+                server = picked
             case .full:
                 enqueue(slot, front: wokenFromQueue)
                 return
@@ -35,8 +35,7 @@ extension Worker {
                 finish(slot, aborted: true, reason: "no server")
                 return
             }
-            let server = pools[poolIndex].servers[id]
-            sessions[slot].serverID = id
+            sessions[slot].backend = server
             sessions[slot].attempts += 1
             sessions[slot].connectStarted = now
             do {
@@ -79,10 +78,11 @@ extension Worker {
     /// a storm.
     private mutating func outOfResources(_ slot: UInt32, _ error: Errno) {
         let index = sessions[slot].pool
-        let server = pools[index].servers[sessions[slot].serverID]
-        server.stats.active.wrappingSubtract(1, ordering: .relaxed)
-        sessions[slot].serverID = -1
-        if server.config.maxconn > 0 { slotFreed(pool: index) }
+        if let server = sessions[slot].backend {
+            server.stats.active.wrappingSubtract(1, ordering: .relaxed)
+            sessions[slot].backend = nil
+            if server.config.maxconn > 0 { slotFreed(pool: index) }
+        }
         pools[index].pool.stats.reject(.maxconn)
         warnAtMostEverySecond("cannot open a server socket; client refused and accepting paused for 100ms", [
             "pool": pools[index].pool.name, "client": "\(sessions[slot].peer)", "error": "\(error)",
@@ -104,8 +104,10 @@ extension Worker {
     /// when not, the session is already finished.
     mutating func connectFailed(_ slot: UInt32, _ error: Errno) -> Bool {
         let pool = pools[sessions[slot].pool].pool
-        let id = sessions[slot].serverID
-        let server = pools[sessions[slot].pool].servers[id]
+        guard let server = sessions[slot].backend else {
+            finish(slot, aborted: true, reason: "connect failed")
+            return false
+        }
         server.stats.connectFailures.add(1, ordering: .relaxed)
         server.stats.active.wrappingSubtract(1, ordering: .relaxed)
         if server.config.maxconn > 0 { slotFreed(pool: sessions[slot].pool) }
@@ -113,8 +115,8 @@ extension Worker {
             sessions[slot].server.close()
             sessions[slot].server = .invalid
         }
-        sessions[slot].serverID = -1
-        sessions[slot].lastFailed = id
+        sessions[slot].backend = nil
+        sessions[slot].lastFailed = server
         sessions[slot].serverReadable = false
         sessions[slot].serverWritable = false
         sessions[slot].serverHungUp = false
@@ -131,9 +133,10 @@ extension Worker {
     }
 
     mutating func connected(_ slot: UInt32) {
-        let stats = pools[sessions[slot].pool].servers[sessions[slot].serverID].stats
-        stats.total.add(1, ordering: .relaxed)
-        stats.connectSeconds.record(nanoseconds: now.nanoseconds &- sessions[slot].connectStarted.nanoseconds)
+        if let stats = sessions[slot].backend?.stats {
+            stats.total.add(1, ordering: .relaxed)
+            stats.connectSeconds.record(nanoseconds: now.nanoseconds &- sessions[slot].connectStarted.nanoseconds)
+        }
         if pools[sessions[slot].pool].settings.proxyProtocol != .off && !sendProxyHeader(slot) { return }
         sessions[slot].state = .proxying
         sessions[slot].connectDeadline = .distantFuture

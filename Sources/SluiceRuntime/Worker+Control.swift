@@ -36,14 +36,14 @@ extension Worker {
     }
 
     mutating func closeSessions(pool index: Int, server: ServerRuntime, reason: String) {
-        guard let id = pools[index].servers.firstIndex(where: { $0 === server }) else { return }
+        guard index < pools.count else { return }
         var closed = 0
         for slot in 0..<UInt32(sessions.slots.count)
-        where sessions[slot].state != .free && sessions[slot].pool == index && sessions[slot].serverID == id {
+        where sessions[slot].state != .free && sessions[slot].pool == index && sessions[slot].backend === server {
             finish(slot, aborted: true, reason: reason)
             closed += 1
         }
-        closed += closeFlows(reason: reason) { $0.pool == index && $0.serverID == id }
+        closed += closeFlows(reason: reason) { $0.pool == index && $0.backend === server }
         if closed > 0 {
             log.info("sessions closed", ["pool": pools[index].pool.name, "server": server.name,
                                          "sessions": "\(closed)", "reason": reason, "worker": "\(channel.index)"])
@@ -59,7 +59,7 @@ extension Worker {
             guard s.state != .free, pool == nil || s.pool == pool else { continue }
             rows.append(SessionSnapshot(
                 id: s.id, pool: pools[s.pool].pool.name,
-                server: s.serverID >= 0 ? pools[s.pool].servers[s.serverID].name : "",
+                server: s.backend?.name ?? "",
                 client: "\(s.peer)", ageSeconds: now.millis(since: s.started) / 1000,
                 bytesIn: s.up.bytes, bytesOut: s.down.bytes))
         }

@@ -61,14 +61,13 @@ extension Worker {
     /// per batch).
     private func countBytes(_ slot: UInt32, in bytesIn: UInt64, out bytesOut: UInt64) {
         let index = flows[slot].pool
-        let id = flows[slot].serverID
         if bytesIn > 0 {
             pools[index].pool.stats.bytesIn.add(bytesIn, ordering: .relaxed)
-            pools[index].servers[id].stats.bytesIn.add(bytesIn, ordering: .relaxed)
+            flows[slot].backend?.stats.bytesIn.add(bytesIn, ordering: .relaxed)
         }
         if bytesOut > 0 {
             pools[index].pool.stats.bytesOut.add(bytesOut, ordering: .relaxed)
-            pools[index].servers[id].stats.bytesOut.add(bytesOut, ordering: .relaxed)
+            flows[slot].backend?.stats.bytesOut.add(bytesOut, ordering: .relaxed)
         }
     }
 
@@ -113,9 +112,8 @@ extension Worker {
         for client: IPEndpoint, _ address: SocketAddress, datagram: Int, listener: Int, pool index: Int
     ) -> UInt32? {
         if let slot = flows.find(FlowPeer(listener: listener, client: client)) {
-            let id = flows[slot].serverID
-            if pools[flows[slot].pool].servers[id].healthy.load(ordering: .relaxed) { return slot }
-            return move(slot, from: id)
+            guard let server = flows[slot].backend, !server.healthy.load(ordering: .relaxed) else { return slot }
+            return move(slot, from: server)
         }
         return openFlow(client, address, local: datagrams.local(datagram), listener: listener, pool: index)
     }
@@ -148,20 +146,20 @@ extension Worker {
         armFlowTimer(slot)
         if log.logSessions {
             log.info("udp flow opened", ["pool": pool.name, "client": "\(client)", "id": "\(flows[slot].id)",
-                                          "server": pools[index].servers[flows[slot].serverID].name])
+                                          "server": flows[slot].backend?.name ?? "-"])
         }
         return slot
     }
 
     /// Gives the flow a server and a socket connected to it; false when none could be had
     /// (`counting`: a new client, so that is a rejection).
-    private mutating func connectFlow(_ slot: UInt32, avoiding: ServerID?, counting: Bool) -> Bool {
+    private mutating func connectFlow(_ slot: UInt32, avoiding: ServerRuntime?, counting: Bool) -> Bool {
         let index = flows[slot].pool
         let client = flows[slot].client
         pools[index].refresh()
-        let id: ServerID
+        let server: ServerRuntime
         switch pools[index].pick(FlowKey(address: client.address, port: client.port), avoiding: avoiding) {
-        case .server(let picked): id = picked
+        case .server(let picked): server = picked
         case .full:
             if counting { pools[index].pool.stats.reject(.maxconn) }
             return false
@@ -169,7 +167,6 @@ extension Worker {
             if counting { pools[index].pool.stats.reject(.noServer) }
             return false
         }
-        let server = pools[index].servers[id]
         let socket: FD
         do {
             socket = try DatagramSocket.connected(to: server.endpoint)
@@ -187,21 +184,20 @@ extension Worker {
         }
         server.stats.total.add(1, ordering: .relaxed)
         flows[slot].socket = socket
-        flows[slot].serverID = id
+        flows[slot].backend = server
         return true
     }
 
     /// Its server went down: the flow goes to another one if there is one, else stays (as
     /// sessions stay with `on-down keep-sessions`).
-    private mutating func move(_ slot: UInt32, from old: ServerID) -> UInt32? {
+    private mutating func move(_ slot: UInt32, from oldServer: ServerRuntime) -> UInt32? {
         let oldSocket = flows[slot].socket
-        let oldServer = pools[flows[slot].pool].servers[old]
-        guard connectFlow(slot, avoiding: old, counting: false) else { return slot }
+        guard connectFlow(slot, avoiding: oldServer, counting: false) else { return slot }
         oldSocket.close()
         oldServer.stats.active.wrappingSubtract(1, ordering: .relaxed)
         if log.logSessions {
             log.info("udp flow moved", ["pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)",
-                                         "from": oldServer.name, "server": pools[flows[slot].pool].servers[flows[slot].serverID].name])
+                                         "from": oldServer.name, "server": flows[slot].backend?.name ?? "-"])
         }
         return slot
     }
@@ -210,27 +206,27 @@ extension Worker {
     /// listens there. The flow ends; the client's next datagram starts a new one.
     private mutating func serverFailed(_ slot: UInt32, _ error: Errno) {
         let view = pools[flows[slot].pool]
-        let server = view.servers[flows[slot].serverID]
-        if error == .connectionRefused {
+        let server = flows[slot].backend
+        if error == .connectionRefused, let server {
             server.stats.connectFailures.add(1, ordering: .relaxed)
             if view.settings.observe { shared.health?.observedFailure(server, reason: "udp port unreachable") }
         }
         warnAtMostEverySecond("udp flow failed", [
-            "pool": view.pool.name, "server": server.name, "client": "\(flows[slot].client)", "error": "\(error)",
+            "pool": view.pool.name, "server": server?.name ?? "-", "client": "\(flows[slot].client)", "error": "\(error)",
         ])
         closeFlow(slot, reason: "\(error)")
     }
 
     mutating func closeFlow(_ slot: UInt32, reason: String) {
         let view = pools[flows[slot].pool]
-        let id = flows[slot].serverID
+        let server = flows[slot].backend
         if flows[slot].socket.isValid { flows[slot].socket.close() }
-        if id >= 0 { view.servers[id].stats.active.wrappingSubtract(1, ordering: .relaxed) }
+        server?.stats.active.wrappingSubtract(1, ordering: .relaxed)
         view.pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
         view.pool.stats.flows.wrappingSubtract(1, ordering: .relaxed)
         if log.logSessions {
             log.info("udp flow closed", [
-                "pool": view.pool.name, "server": id >= 0 ? view.servers[id].name : "-",
+                "pool": view.pool.name, "server": server?.name ?? "-",
                 "client": "\(flows[slot].client)", "id": "\(flows[slot].id)",
                 "bytes_in": "\(flows[slot].bytesIn)", "bytes_out": "\(flows[slot].bytesOut)",
                 "duration_ms": "\(now.millis(since: flows[slot].started))", "reason": reason,
@@ -280,7 +276,7 @@ extension Worker {
             let f = flows[slot]
             guard f.live, pool == nil || f.pool == pool else { continue }
             rows.append(SessionSnapshot(
-                id: f.id, pool: pools[f.pool].pool.name, server: pools[f.pool].servers[f.serverID].name,
+                id: f.id, pool: pools[f.pool].pool.name, server: f.backend?.name ?? "",
                 client: "\(f.client)", ageSeconds: now.millis(since: f.started) / 1000,
                 bytesIn: f.bytesIn, bytesOut: f.bytesOut))
         }

@@ -60,7 +60,7 @@ extension Worker {
     /// sockets are reset, so a peer never mistakes a cut stream for a complete one.
     mutating func finish(_ slot: UInt32, aborted: Bool, reason: String) {
         let pool = pools[sessions[slot].pool].pool
-        let id = sessions[slot].serverID
+        let server = sessions[slot].backend
         sessions[slot].up.release(&pipes)
         sessions[slot].down.release(&pipes)
         func close(_ fd: FD) {
@@ -76,8 +76,7 @@ extension Worker {
         let poolIndex = sessions[slot].pool
         if sessions[slot].state == .queued { _ = leaveQueue(slot) }
         var freedCappedSlot = false
-        if id >= 0 {
-            let server = pools[poolIndex].servers[id]
+        if let server {
             server.stats.active.wrappingSubtract(1, ordering: .relaxed)
             freedCappedSlot = server.config.maxconn > 0
         }
@@ -86,7 +85,7 @@ extension Worker {
         channel.liveSessions.wrappingSubtract(1, ordering: .relaxed)
         if log.logSessions {
             log.info("session closed", [
-                "pool": pool.name, "server": id >= 0 ? pools[sessions[slot].pool].servers[id].name : "-",
+                "pool": pool.name, "server": server?.name ?? "-",
                 "client": "\(sessions[slot].peer)", "id": "\(sessions[slot].id)",
                 "bytes_in": "\(bytesIn)", "bytes_out": "\(bytesOut)",
                 "duration_ms": "\(now.millis(since: sessions[slot].started))", "reason": reason,
@@ -107,9 +106,7 @@ extension Worker {
         let pool = pools[sessions[slot].pool].pool
         pool.stats.bytesIn.add(newIn, ordering: .relaxed)
         pool.stats.bytesOut.add(newOut, ordering: .relaxed)
-        let id = sessions[slot].serverID
-        if id >= 0 {
-            let stats = pools[sessions[slot].pool].servers[id].stats
+        if let stats = sessions[slot].backend?.stats {
             stats.bytesIn.add(newIn, ordering: .relaxed)
             stats.bytesOut.add(newOut, ordering: .relaxed)
         }

@@ -81,6 +81,12 @@ package struct PrimaryElection: Sendable, Equatable {
 
     package init() {}
 
+    /// The table the indices point into changed (a removed server left it): `primary` is now
+    /// at `index`, or gone (nil).
+    package mutating func renumber(primary index: Int?) {
+        primary = index
+    }
+
     package mutating func update(_ candidates: [PrimaryCandidate], settled nowSettled: Bool) -> [PrimaryEvent] {
         settled = settled || nowSettled
         guard settled else { return [] }

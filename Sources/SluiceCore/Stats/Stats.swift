@@ -53,16 +53,18 @@ package final class PoolStats: Sendable {
 
 package final class ServerStats: Sendable {
     /// Counts one more session unless `cap` (> 0) is reached; workers race here, so the
-    /// check and the increment are one compare-and-swap.
+    /// check and the increment are one compare-and-swap. Sequentially consistent: a pick
+    /// reads the server's removal after it (the runtime's reclaim, PoolView.pick); on x86 a
+    /// locked add costs the same either way.
     package func reserveSlot(cap: Int) -> Bool {
         if cap <= 0 {
-            active.add(1, ordering: .relaxed)
+            active.add(1, ordering: .sequentiallyConsistent)
             return true
         }
         var current = active.load(ordering: .relaxed)
         while current < cap {
             let (exchanged, original) = active.compareExchange(
-                expected: current, desired: current + 1, ordering: .relaxed)
+                expected: current, desired: current + 1, ordering: .sequentiallyConsistent)
             if exchanged { return true }
             current = original
         }
