@@ -109,21 +109,21 @@ extension E2E {
             let dns = try SilentNameServer(directory: dir)
             defer { dns.stop() }
             let port = try FreePort.tcp()
-            let conf = try dir.write("sluice.conf", """
+            let conf = """
                 global
                     admin-socket none
                 pool p
                     bind 127.0.0.1:\(port)
                     server b \(Self.host):5432
-                """)
-            let child = try StartingSluice(launcher: dns.launcher(), config: conf)
+                """
+            let child = try SluiceProcess(config: conf, in: dir, launcher: dns.launcher(), waitForReady: false)
             defer { child.kill() }
             try waitUntil("a query at the silent name server", timeout: .seconds(10), lastSeen: { child.stderr }) { dns.queries > 0 }
             // Start-up is busy in the lookup: the signal must wait, not kill.
             child.signal(SIGHUP)
             let status = try child.waitForExit(timeout: .seconds(30))
             #expect(status == .exited(1), "\(child.stderr)")
-            #expect(child.stderr.contains("\(conf):5: cannot resolve host '\(Self.host)' of server 'b': no answer within 5s"),
+            #expect(child.stderr.contains("\(child.configPath):5: cannot resolve host '\(Self.host)' of server 'b': no answer within 5s"),
                     "\(child.stderr)")
         }
 
@@ -131,14 +131,14 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-stall")
             let dns = try SilentNameServer(directory: dir)
             defer { dns.stop() }
-            let conf = try dir.write("sluice.conf", """
+            let conf = """
                 global
                     admin-socket none
                 pool p
                     bind 127.0.0.1:\(try FreePort.tcp())
                     server b \(Self.host):5432
-                """)
-            let child = try StartingSluice(launcher: dns.launcher(), config: conf)
+                """
+            let child = try SluiceProcess(config: conf, in: dir, launcher: dns.launcher(), waitForReady: false)
             defer { child.kill() }
             try waitUntil("a query at the silent name server", timeout: .seconds(10), lastSeen: { child.stderr }) { dns.queries > 0 }
             child.signal(SIGTERM)

@@ -63,15 +63,15 @@ extension E2E {
         @Test(.enabled(if: getuid() == 0, "unshare -m and mount need root"))
         func aDefaultAdminSocketThatCannotBeMadeSaysWhatToSet() throws {
             let dir = try TempDirectory(prefix: "sluice-startup")
-            let conf = try dir.write("sluice.conf", """
+            let conf = """
                 global
                     workers 1
                 pool p
                     bind 127.0.0.1:\(try FreePort.tcp())
                     server a 127.0.0.1:5432
-                """)
+                """
             // A file where the directory should be: nothing can be created there.
-            let child = try StartingSluice(launcher: Self.privateRun("touch /run/sluice"), config: conf)
+            let child = try SluiceProcess(config: conf, in: dir, launcher: Self.privateRun("touch /run/sluice"), waitForReady: false)
             defer { child.kill() }
             #expect(try child.waitForExit(timeout: .seconds(20)) == .exited(1))
             #expect(child.stderr.contains("/run/sluice/admin.sock (the default)"), "\(child.stderr)")

@@ -14,8 +14,10 @@ final class SluiceProcess {
     /// `directory`: where the config is written (a test restarting sluice passes the first
     /// one's, so files sluice keeps there survive). `launcher`: a command that runs sluice,
     /// given the binary and its arguments after its own (e.g. unshare, for a private /etc/hosts).
+    /// `waitForReady: false` returns once sluice is started: for scenarios where it may never
+    /// become ready (a stalled lookup, a bad state file), which then watch its stderr and exit.
     init(config: String, in directory: TempDirectory? = nil, launcher: [String] = [],
-         readyTimeout: Duration = .seconds(10)) throws {
+         readyTimeout: Duration = .seconds(10), waitForReady: Bool = true) throws {
         self.directory = try directory ?? TempDirectory()
         configPath = try self.directory.write("sluice.conf", config)
         let command = launcher + [try SluiceBinary.path(), "-f", configPath]
@@ -29,6 +31,7 @@ final class SluiceProcess {
         try process.run()
         stdoutCollector = OutputCollector(out.fileHandleForReading, name: "sluice-stdout")
         stderrCollector = OutputCollector(err.fileHandleForReading, name: "sluice-stderr")
+        guard waitForReady else { return }
         do {
             try waitForLog(#"msg="ready""#, timeout: readyTimeout)
         } catch {
