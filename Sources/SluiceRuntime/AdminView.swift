@@ -69,7 +69,8 @@ package final class AdminView: AdminHandler {
     package func metrics() -> String {
         let pools = shared.pools
         return Prometheus.render(MetricsSnapshot(
-            info: info(), pools: pools.map(poolSnapshot), servers: pools.flatMap(serverSnapshots)))
+            info: info(), pools: pools.map(poolSnapshot),
+            servers: ServerSnapshot.mergedByName(pools.flatMap(serverSnapshots))))
     }
 
     func select(_ name: String?) -> [PoolRuntime]? {
