@@ -99,7 +99,7 @@ test-asan: test-deps
 # then add it to Tests/Fuzz/corpus/TARGET and to a regression test. `make test` runs each briefly.
 FUZZ_SECONDS ?= 60
 TEST_FUZZ_SECONDS ?= 15
-FUZZ_TARGETS ?= config admin statefile probe proxy
+FUZZ_TARGETS ?= config admin statefile probe proxy pump
 FUZZ_BUILD = .build-fuzz
 fuzz: build-deps
 	set -o pipefail; SLUICE_FUZZ=1 $(SWIFT) build --build-path $(FUZZ_BUILD) --product sluice-fuzz \

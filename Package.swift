@@ -31,6 +31,9 @@ let package = Package(
 
 // `make fuzz` only: a libFuzzer binary over the parsers (needs -sanitize=fuzzer on every target).
 if Context.environment["SLUICE_FUZZ"] != nil {
-    package.targets.append(.executableTarget(name: "SluiceFuzz", dependencies: ["SluiceCore", "SluiceSys"], path: "Tests/Fuzz", exclude: ["corpus"]))
+    package.targets.append(.executableTarget(
+        name: "SluiceFuzz", dependencies: ["SluiceCore", "SluiceSys", "SluiceRuntime", "SluiceTestSupport"], path: "Tests/Fuzz",
+        exclude: ["corpus"]
+    ))
     package.products.append(.executable(name: "sluice-fuzz", targets: ["SluiceFuzz"]))
 }

@@ -6,7 +6,7 @@ import SluiceCore
 import SluiceSys
 
 enum FuzzTarget: String, CaseIterable {
-    case config, admin, statefile, probe, proxy
+    case config, admin, statefile, probe, proxy, pump
 
     static func fromEnvironment() -> FuzzTarget {
         guard let name = ProcessControl.environment("SLUICE_FUZZ_TARGET"), let t = FuzzTarget(rawValue: name) else {
@@ -36,6 +36,8 @@ enum FuzzTarget: String, CaseIterable {
             Self.probe(bytes)
         case .proxy:
             Self.proxy(bytes)
+        case .pump:
+            PumpRun.run(bytes)
         }
     }
 
