@@ -25,6 +25,7 @@ extension AdminView {
         server.adminStateSetAtRunTime.store(true, ordering: .relaxed)
         pool.changed()
         shared.health?.reconsider()  // a single-primary pool may need another primary
+        stopAwaiting(server, pool)
         shared.logger.info("server state changed", ["pool": pool.name, "server": server.name,
                                                      "from": before.rawValue, "to": state.rawValue])
         return .ok
@@ -63,12 +64,21 @@ extension AdminView {
         server.markRemoving()
         pool.changed()
         shared.health?.reconsider()
+        stopAwaiting(server, pool)
         shared.logger.info("server removed: draining", [
             "pool": pool.name, "server": server.name,
             "sessions": "\(server.stats.active.load(ordering: .relaxed))",
             "timeout_ms": "\(pool.settings.timeoutDrain.milliseconds)",
         ])
         return .ok
+    }
+
+    /// Clients queued for this server's first role-check result have one server less to
+    /// wait for: they try again now (and are refused if nothing is left to wait for) rather
+    /// than at `timeout queue`.
+    private func stopAwaiting(_ server: ServerRuntime, _ pool: PoolRuntime) {
+        guard server.firstResultDue.load(ordering: .relaxed) != 0 else { return }
+        pool.wakeWaiters(channels)
     }
 
     func killSessions(_ ref: ServerRef) -> AdminReplyText {

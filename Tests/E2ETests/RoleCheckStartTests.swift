@@ -175,3 +175,37 @@ extension E2E {
         }
     }
 }
+
+extension E2E.RoleCheckStartTests {
+    /// The only server still awaited goes to `maint` (or is deleted): nothing is left to wait
+    /// for, so the queued clients are refused at once instead of at `timeout queue` (60 s here).
+    @Test(arguments: [["set", "server", "pg/b", "state", "maint"], ["del", "server", "pg/b"]])
+    func waitersLeaveWhenTheAwaitedServerIsTakenOut(command: [String]) throws {
+        let agents = try Agents(primaryHeld: true)
+        defer { agents.stop() }
+        let admin = try Admin()
+        let port = try FreePort.tcp()
+        let sluice = try SluiceProcess(
+            config: agents.config(admin, port: port, check: "check http /primary interval 30s timeout 30s"))
+        try sluice.explaining {
+            let clients = try (0..<3).map { _ in try TestClient(port: port, timeout: .seconds(5)) }
+            defer { for client in clients { client.close() } }
+            let queued = #"sluice_queue_current{pool="pg"}"#
+            try waitUntil("a's check result", lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) {
+                try admin.ctl("show", "servers", "pg").contains("status 503")
+            }
+            try waitUntil("3 clients queued", lastSeen: { (try? admin.ctl("show", "metrics")) ?? "" }) {
+                try Self.metric(admin, queued) == "3"
+            }
+            #expect(try SluiceCommand.run(["-s", admin.socket] + command, binary: "sluicectl").stdout == "OK\n")
+            for (i, client) in clients.enumerated() {
+                let end = try client.receive()
+                #expect(end == .reset || end == .eof, "client \(i): \(end)")
+            }
+            #expect(try Self.metric(admin, queued) == "0")
+            #expect(try Self.metric(admin, #"sluice_rejected_total{pool="pg",reason="no-server"}"#) == "3")
+            agents.agentB.release()
+        }
+        #expect(try sluice.stop() == .exited(0))
+    }
+}
