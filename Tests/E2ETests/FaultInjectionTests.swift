@@ -49,7 +49,11 @@ extension E2E {
 
         /// 2. A server that accepts and never reads: the client's sends block once the kernel
         /// buffers and one pipe are full; sluice's memory does not grow with what is pushed.
-        @Test func serverThatNeverReadsBackPressuresTheClient() throws {
+        /// Then one side resets: the server (the easy way: the pipe towards the client is
+        /// empty), or the client while the pipe towards the server is full, where the reset
+        /// shows only as a hang-up next to a splice that says EAGAIN.
+        @Test(arguments: ["server", "client"])
+        func serverThatNeverReadsBackPressuresTheClient(resetBy: String) throws {
             let stalled = try FaultBackend(.stall)
             defer { stalled.stop() }
             let port = try FreePort.tcp()
@@ -80,13 +84,25 @@ extension E2E {
             // buffer and the server's receive buffer, which never grows since it never reads.
             #expect(pushed < 128 << 20, "pushed \(pushed >> 20) MiB into a server that never reads")
             #expect(rssBlocked - rssBefore < 32 << 10, "sluice's RSS grew from \(rssBefore) KiB to \(rssBlocked) KiB")
-            // The stalled server gives up with an RST: the client is reset, never left hanging.
-            stalled.reset()
-            client.setTimeout(.seconds(3))
-            let end = try rig.sluice.explaining { try Self.drainToEnd(client) }
-            #expect(end == .reset, "the client saw \(end) after pushing \(pushed) bytes")
+            try rig.sluice.explaining {
+                if resetBy == "server" {
+                    // The client is reset, never left hanging.
+                    stalled.reset()
+                    client.setTimeout(.seconds(3))
+                    let end = try Self.drainToEnd(client)
+                    #expect(end == .reset, "the client saw \(end) after pushing \(pushed) bytes")
+                } else {
+                    var reset = linger(l_onoff: 1, l_linger: 0)
+                    setsockopt(client.fd, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
+                    client.close()
+                    try waitUntil("the stalled server's connection to end", lastSeen: { "\(stalled.ends)" }) {
+                        stalled.ends.count == 1
+                    }
+                    #expect(stalled.ends == ["hang-up"], "the stalled server saw \(stalled.ends)")
+                }
+            }
             client.close()
-            try rig.expectRecovered("a server that never reads")
+            try rig.expectRecovered("a server that never reads, reset by the \(resetBy)")
             #expect(try rig.finish() == .exited(0))
         }
 
