@@ -57,6 +57,9 @@ extension E2E.FaultInjectionTests {
         case goesSilent
         /// Stops reading while the server keeps sending: sluice is left holding full buffers.
         case stopsReading
+        /// Goes silent mid-upload to a server that does not read: its bytes sit in sluice's
+        /// pipe, which must then be closed, not pooled for the next session.
+        case vanishesMidUpload
         /// Resets (SO_LINGER 0) an idle session: freed at once, without waiting for the timeout.
         case resetsWhileIdle
     }
@@ -70,7 +73,9 @@ extension E2E.FaultInjectionTests {
         let source = try FaultBackend(.source)
         defer { source.stop() }
         let port = try FreePort.tcp()
-        let server = how == .stopsReading ? source.port : echo.port
+        let stalled = try FaultBackend(.stall)
+        defer { stalled.stop() }
+        let server = how == .stopsReading ? source.port : how == .vanishesMidUpload ? stalled.port : echo.port
         let idle = how == .resetsWhileIdle ? "10s" : "300ms"
         let rig = try FaultRig(pools: Self.faultPool(port: port, "    server s 127.0.0.1:\(server)", "    timeout idle \(idle)"))
         try rig.sluice.explaining {
@@ -104,6 +109,19 @@ extension E2E.FaultInjectionTests {
                 try rig.waitForNoSession("a client that stopped reading", timeout: .seconds(5))
                 try waitUntil("the server's connection to end", lastSeen: { "\(source.ends)" }) { source.ends.count == 1 }
                 #expect(source.ends == ["reset"], "the server saw \(source.ends)")
+                // Should the client read again, it must learn its download was cut: a reset,
+                // not the bytes sluice had queued followed by a clean EOF.
+                client.client.setTimeout(.seconds(3))
+                let end = try Self.drainToEnd(client.client)
+                #expect(end == .reset, "the client saw \(end) after its session was cut by timeout idle")
+            case .vanishesMidUpload:
+                let client = try BulkClient(port: port, write: true, read: false)
+                defer { client.client.close() }
+                try waitUntil("1 MiB sent", lastSeen: { "\(client.sent) bytes, \(client.ends)" }) { client.sent >= 1 << 20 }
+                try client.stopThreads()
+                try rig.waitForNoSession("a client gone silent mid-upload", timeout: .seconds(5))
+                try waitUntil("the server's connection to end", lastSeen: { "\(stalled.ends)" }) { stalled.ends.count == 1 }
+                #expect(stalled.ends == ["hang-up"], "the server saw \(stalled.ends)")
             }
         }
         try rig.expectRecovered("a client that vanished (\(how))")
