@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 #include "CSluiceLinux.h"
 
@@ -23,6 +24,13 @@ int sluice_get_pipe_size(int fd) { return fcntl(fd, F_GETPIPE_SZ); }
 int sluice_pipe_buffered(int fd) {
     int n = 0;
     return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
+}
+
+int sluice_socket_queued(int fd, int *unread, int *unsent) {
+    *unread = 0;
+    *unsent = 0;
+    if (ioctl(fd, SIOCINQ, unread) != 0) return -1;
+    return ioctl(fd, SIOCOUTQ, unsent);
 }
 
 int sluice_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {

@@ -138,6 +138,19 @@ extension Worker {
         return idle == .zero ? nil : sessions[slot].lastActivity + idle
     }
 
+    /// An idle session whose bytes are still on their way (in a pipe, unread in a socket or
+    /// unacknowledged by a peer that stopped reading) is cut, not ended: a FIN would let the
+    /// peer take what it got for the whole stream, and a socket closed with unsent bytes stays
+    /// in the kernel as long as its peer's window is shut. Such a session is reset both ways.
+    private func hasBytesInFlight(_ slot: UInt32) -> Bool {
+        if sessions[slot].up.inPipe > 0 || sessions[slot].down.inPipe > 0 { return true }
+        for fd in [sessions[slot].client, sessions[slot].server] where fd.isValid {
+            guard let queued = Socket.queuedBytes(fd) else { return true }
+            if queued.unread > 0 || queued.unsent > 0 { return true }
+        }
+        return false
+    }
+
     private func hasUnpublishedBytes(_ slot: UInt32) -> Bool {
         sessions[slot].up.bytes != sessions[slot].publishedIn || sessions[slot].down.bytes != sessions[slot].publishedOut
     }
@@ -165,7 +178,7 @@ extension Worker {
                 if connectFailed(slot, .timedOut) { connectNext(slot) }
             case .proxying:
                 if let idle = idleDeadline(slot), idle <= now {
-                    finish(slot, aborted: false, reason: "idle timeout")
+                    finish(slot, aborted: hasBytesInFlight(slot), reason: "idle timeout")
                 } else {
                     publishBytes(slot)
                     armTimer(slot)

@@ -83,6 +83,17 @@ package enum Socket {
         _ = Glibc.shutdown(fd.rawValue, CInt(SHUT_WR))
     }
 
+    /// Bytes still in the kernel's queues of a TCP socket: received but not read, and sent
+    /// but not acknowledged by the peer (nil when the kernel would not say). A syscall pair:
+    /// for the rare decision at a session's end, not for the data path.
+    @inline(never)
+    package static func queuedBytes(_ fd: FD) -> (unread: Int, unsent: Int)? {
+        var unread: CInt = 0
+        var unsent: CInt = 0
+        guard sluice_socket_queued(fd.rawValue, &unread, &unsent) == 0 else { return nil }
+        return (Int(unread), Int(unsent))
+    }
+
     /// Makes close() send RST instead of FIN: used when a session is aborted, so the other
     /// side learns the stream was cut rather than complete.
     @inline(never)

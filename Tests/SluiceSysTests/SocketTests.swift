@@ -37,4 +37,27 @@ import Testing
         listener.close()
         #expect(try outcome().failed)
     }
+
+    /// `queuedBytes`: what the idle timeout asks before choosing a FIN or a reset. Bytes the
+    /// peer has not read yet count as unread on its side; once read they are nowhere.
+    @Test func queuedBytesSeesUnreadBytesAndNothingOnceRead() throws {
+        let pair = try LoopbackPair.make()
+        defer { pair.close() }
+        #expect(Socket.queuedBytes(pair.a).map { [$0.unread, $0.unsent] } == [0, 0])
+        try writeAll(pair.a, [UInt8](repeating: 7, count: 1000))
+        var unread = 0
+        for _ in 0..<2000 where unread < 1000 {
+            unread = Socket.queuedBytes(pair.b)?.unread ?? -1
+            if unread < 1000 { usleep(1000) }
+        }
+        #expect(unread == 1000)
+        #expect(try readUpTo(pair.b, 1000).bytes.count == 1000)
+        #expect(Socket.queuedBytes(pair.b).map { [$0.unread, $0.unsent] } == [0, 0])
+        var unsent = -1
+        for _ in 0..<2000 where unsent != 0 {
+            unsent = Socket.queuedBytes(pair.a)?.unsent ?? -1
+            if unsent != 0 { usleep(1000) }
+        }
+        #expect(unsent == 0, "acknowledged bytes are no longer queued")
+    }
 }

@@ -22,6 +22,8 @@ int sluice_set_pipe_size(int fd, int size);
 int sluice_get_pipe_size(int fd);
 /// Bytes waiting in a pipe (FIONREAD on its read end), or -1.
 int sluice_pipe_buffered(int fd);
+/// A TCP socket's bytes not yet read (SIOCINQ) and not yet acknowledged by the peer (SIOCOUTQ).
+int sluice_socket_queued(int fd, int *unread, int *unsent);
 int sluice_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int sluice_errno(void);
 int sluice_set_thread_name(const char *name);
