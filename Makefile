@@ -39,7 +39,7 @@ define ensure-packages
 	fi
 endef
 
-.PHONY: all build build-deps run test test-deps check clean install uninstall bench fuzz test-asan
+.PHONY: all build build-deps run test test-deps check clean install uninstall bench fuzz test-asan test-tsan
 
 all: build
 
@@ -90,6 +90,26 @@ test-asan: test-deps
 	@if ls $(ASAN_REPORTS)/asan* >/dev/null 2>&1; then \
 		cat $(ASAN_REPORTS)/asan*; echo "AddressSanitizer reported the above"; exit 1; \
 	else echo "AddressSanitizer: no report"; fi
+
+# The whole suite with the daemon, the CLI and the tests built with ThreadSanitizer, the same way
+# as test-asan: reports go to .build-tsan/reports (the end-to-end tests' sluice children inherit
+# TSAN_OPTIONS) and any report fails the run. exitcode=0: a process with a report still exits as
+# it would, so the tests' exit-status checks don't hide the report behind a failure of their own.
+# Tests/tsan.supp holds the suppressed false positives (Synchronization's Mutex waits on a bare
+# futex TSan does not see), each with what is handed over and through which lock.
+# SLUICE_TEST_TIME_SCALE stretches the end-to-end waits: the daemon runs 5-15x slower under TSan.
+# Not part of `make test` (CI time).
+TSAN_REPORTS = $(CURDIR)/.build-tsan/reports
+TSAN_TIME_SCALE ?= 5
+test-tsan: test-deps
+	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	$(SWIFT) build --build-tests --sanitize=thread --build-path .build-tsan
+	TSAN_OPTIONS=exitcode=0:log_path=$(TSAN_REPORTS)/tsan:suppressions=$(CURDIR)/Tests/tsan.supp \
+	SLUICE_TEST_TIME_SCALE=$(TSAN_TIME_SCALE) \
+		$(SWIFT) test --skip-build --sanitize=thread --build-path .build-tsan
+	@if ls $(TSAN_REPORTS)/tsan* >/dev/null 2>&1; then \
+		cat $(TSAN_REPORTS)/tsan*; echo "ThreadSanitizer reported the above"; exit 1; \
+	else echo "ThreadSanitizer: no report"; fi
 
 # Coverage-guided fuzzing (libFuzzer + ASan) of the parsers that read outside bytes (Tests/Fuzz):
 # each target runs FUZZ_SECONDS from the committed seeds in Tests/Fuzz/corpus/TARGET; what it

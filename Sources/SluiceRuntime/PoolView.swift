@@ -99,7 +99,23 @@ struct PoolView {
     /// aside for this pick only (the slow path, taken only when servers are full).
     /// `avoiding`: the server whose connect just failed, tried again only when it is the
     /// only one left.
+    ///
+    /// No server from a view that went stale since the refresh (a reload added servers, then
+    /// marked the old ones removing, between this worker's refresh and its pick): refresh and
+    /// pick once more, so a reload that swaps every member never refuses a client. Seeing
+    /// `removing` (sequentially consistent) also makes the version bump of the servers that
+    /// joined before it visible (`updateServers` adds, then marks). Off the fast path: only
+    /// after a pick found nothing.
     mutating func pick(_ key: FlowKey, avoiding: ServerRuntime?) -> Pick {
+        let first = pickOnce(key, avoiding: avoiding)
+        guard case .none = first else { return first }
+        let current = pool.version.load(ordering: .acquiring)
+        guard current != version else { return first }
+        reload(current)
+        return pickOnce(key, avoiding: avoiding)
+    }
+
+    private mutating func pickOnce(_ key: FlowKey, avoiding: ServerRuntime?) -> Pick {
         let counts = ServerActiveCounts(servers: servers)
         let avoid: ServerID? = avoiding.flatMap { failed in servers.firstIndex { $0 === failed } }
         var setAside: [ServerID] = []

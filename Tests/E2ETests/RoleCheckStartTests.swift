@@ -64,7 +64,8 @@ extension E2E {
             #expect(Self.metric(in: metrics, #"sluice_server_sessions_total{pool="redis",server="master"}"#) != "0")
             #expect(Self.metric(in: metrics, #"sluice_rejected_total{pool="redis",reason="no-server"}"#) == "0")
             #expect(Self.metric(in: metrics, #"sluice_server_up{pool="redis",server="replica"}"#) == "0")
-            #expect(try activated.stop() == .exited(0))
+            let status = try activated.stop()
+            #expect(status == .exited(0), "\(status)\n\(activated.stderr.text.suffix(2000))")
         }
 
         /// Backend `a` (a replica: its agent answers 503) and `b` (the primary, whose agent

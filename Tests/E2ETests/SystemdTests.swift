@@ -23,6 +23,13 @@ extension E2E {
                 if datagram { args.append("--datagram") }
                 args.append("--fdname=" + names.joined(separator: ":"))
                 for key in environment.keys.sorted() { args += ["-E", key] }
+                // systemd-socket-activate passes only the variables named with -E: without these
+                // a sanitized sluice would print its reports to stderr and exit 66 (TSan) instead
+                // of logging them where `make test-tsan`/`test-asan` look.
+                for key in ["TSAN_OPTIONS", "ASAN_OPTIONS"]
+                where environment[key] == nil && ProcessInfo.processInfo.environment[key] != nil {
+                    args += ["-E", key]
+                }
                 args += ["--", try SluiceBinary.path(), "-f", configPath]
                 process.arguments = args
                 process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

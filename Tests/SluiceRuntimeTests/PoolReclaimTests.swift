@@ -109,6 +109,25 @@ import Testing
         #expect(only.allServers[0].stats.active.load(ordering: .relaxed) == 0)
     }
 
+    /// A reload that swaps every member (adds the new ones, bumping the version, then marks the
+    /// old one removing) between a worker's refresh and its pick: the stale view holds only the
+    /// removed server, and the pick must refresh and take a new member, not refuse the client
+    /// (seen under ThreadSanitizer as "no server available" in ReloadTests).
+    @Test func aPickFromAViewStaledByAFullSwapTakesANewMember() throws {
+        let pool = Self.pool(["c"], balance: .roundrobin)
+        var view = PoolView(pool)
+        view.refresh()
+        let old = pool.allServers[0]
+        _ = pool.add([(Self.server("a", 1), false), (Self.server("d", 2), false)])
+        old.markRemoving()
+        guard case .server(let picked) = view.pick(Self.key, avoiding: nil) else {
+            Issue.record("no server from a pool with two new members")
+            return
+        }
+        #expect(["a", "d"].contains(picked.name))
+        #expect(old.stats.active.load(ordering: .relaxed) == 0)
+    }
+
     /// Many threads pick from views that may be stale while the control thread removes and
     /// reclaims: a reclaimed server never has a session counted on it afterwards.
     @Test func picksRacingWithRemovalNeverLandOnAReclaimedServer() throws {

@@ -5,8 +5,9 @@ import Foundation
 struct Deadline {
     let end: ContinuousClock.Instant
 
+    /// `timeout` stretched by `Duration.testTimeScale` (1 unless a slow build asks for more).
     init(_ timeout: Duration) {
-        self.end = ContinuousClock.now + timeout
+        self.end = ContinuousClock.now + timeout.scaledForTests
     }
 
     var expired: Bool { ContinuousClock.now >= end }
@@ -34,6 +35,19 @@ func waitUntil(
 }
 
 extension Duration {
+    /// $SLUICE_TEST_TIME_SCALE (default 1): `make test-tsan` sets it because the daemon and the
+    /// tests run 5-15x slower under ThreadSanitizer. It stretches every deadline (`Deadline`,
+    /// `waitUntil`) and socket timeout (`SocketIO.setTimeouts`), never a normal run's.
+    static let testTimeScale: Double = {
+        guard let text = ProcessInfo.processInfo.environment["SLUICE_TEST_TIME_SCALE"],
+              let value = Double(text), value >= 1 else { return 1 }
+        return value
+    }()
+
+    var scaledForTests: Duration {
+        Duration.testTimeScale == 1 ? self : self * Duration.testTimeScale
+    }
+
     /// The duration in seconds, as a Double (for Foundation and timeval conversions).
     var seconds: Double {
         let (s, atto) = components

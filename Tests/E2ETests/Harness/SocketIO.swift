@@ -32,7 +32,7 @@ enum SocketIO {
     }
 
     static func setTimeouts(_ fd: Int32, _ timeout: Duration) {
-        let (s, atto) = timeout.components
+        let (s, atto) = timeout.scaledForTests.components
         var tv = timeval(tv_sec: Int(s), tv_usec: Int(atto / 1_000_000_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
