@@ -13,7 +13,7 @@ extension PoolView {
     func awaitsFirstResult(_ now: Instant) -> Bool {
         guard settings.timeoutQueue != .zero else { return false }
         for server in servers
-        where server.firstResultDue.load(ordering: .relaxed) > now.nanoseconds && server.adminState == .ready
+        where server.firstResultDue.load(ordering: .acquiring) > now.nanoseconds && server.adminState == .ready
             && !server.removing.load(ordering: .relaxed) {
             return true
         }

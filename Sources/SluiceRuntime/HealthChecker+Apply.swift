@@ -8,6 +8,7 @@ extension HealthChecker {
     package static func apply(_ server: ServerRuntime, _ pool: PoolRuntime, _ result: HealthResult, logger: Logger) {
         if let duration = result.duration { server.stats.checkSeconds.record(nanoseconds: duration.nanoseconds) }
         guard let transition = result.transition else {
+            if result.firstAwaited { endFirstResultWait(server, pool) }
             if logger.enabled(.debug) {
                 logger.debug("check", ["pool": pool.name, "server": server.name, "result": result.description])
             }
@@ -15,6 +16,7 @@ extension HealthChecker {
         }
         server.setHealth(up: result.up, at: Instant.now())
         pool.changed()
+        if result.firstAwaited { endFirstResultWait(server, pool) }
         let fields: KeyValuePairs<String, String> = [
             "pool": pool.name, "server": server.name, "check": Probes.name(of: pool.settings.check.kind),
             "reason": result.text,
@@ -23,5 +25,14 @@ extension HealthChecker {
         case .wentUp: logger.info("server up", fields)
         case .wentDown: logger.warn("server down", fields)
         }
+    }
+
+    /// The server's first role-check result is in, and its health (set before) published by
+    /// a version bump: only now may clients stop waiting for it. A worker that sees the wait
+    /// over (acquire) then also sees that bump, so it refreshes instead of refusing a client
+    /// on a stale view (Worker.connectNext); a second bump publishes the end of the wait.
+    static func endFirstResultWait(_ server: ServerRuntime, _ pool: PoolRuntime) {
+        server.firstResultDue.store(0, ordering: .releasing)
+        pool.changed()
     }
 }

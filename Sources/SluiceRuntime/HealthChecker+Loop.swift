@@ -351,8 +351,8 @@ final class CheckLoop {
     private func report(_ target: CheckTarget, _ result: HealthResult) {
         var result = result
         if target.awaitingFirst && !result.observed {
+            // The wait ends in `apply`, after the result's health is published.
             target.awaitingFirst = false
-            target.server.firstResultDue.store(0, ordering: .relaxed)
             result.firstAwaited = true
         }
         target.reported = true
@@ -365,6 +365,11 @@ final class CheckLoop {
             elect(target.pool, reporting: (target.server, result.up))
         }
         checker.deliver(target.server, target.pool, result)
+        // A result hook that did not end the wait (HealthChecker.apply does) must not leave
+        // the server waiting for ever.
+        if result.firstAwaited && target.server.firstResultDue.load(ordering: .relaxed) != 0 {
+            HealthChecker.endFirstResultWait(target.server, target.pool)
+        }
     }
 
     static func connectReason(_ error: Errno) -> String {

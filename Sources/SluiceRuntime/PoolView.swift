@@ -55,6 +55,14 @@ struct PoolView {
         if current != version { reload(current) }
     }
 
+    /// Refreshes when the pool changed since the last refresh; true when it did.
+    mutating func refreshIfStale() -> Bool {
+        let current = pool.version.load(ordering: .acquiring)
+        guard current != version else { return false }
+        reload(current)
+        return true
+    }
+
     private mutating func reload(_ current: UInt64) {
         version = current
         let before = settings

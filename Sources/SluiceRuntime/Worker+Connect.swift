@@ -15,6 +15,7 @@ extension Worker {
             && enqueue(slot, if: .behindOthers) {
             return
         }
+        var retriedStale = false
         while true {
             let key = FlowKey(address: sessions[slot].peer.address, port: sessions[slot].peer.port)
             let server: ServerRuntime
@@ -29,6 +30,12 @@ extension Worker {
                 if sessions[slot].attempts == 0 && pools[poolIndex].awaitsFirstResult(now)
                     && enqueue(slot, front: wokenFromQueue, if: .firstResultDue) {
                     return
+                }
+                // A first result came in between the pick and the queue's check: the view
+                // predates it (see HealthChecker.endFirstResultWait), so look again once.
+                if !retriedStale && pools[poolIndex].refreshIfStale() {
+                    retriedStale = true
+                    continue
                 }
                 pool.stats.reject(sessions[slot].attempts == 0 ? .noServer : .connectFailed)
                 log.clientWarning(.noServer, pool: pool.name, ["client": "\(sessions[slot].peer)"])
