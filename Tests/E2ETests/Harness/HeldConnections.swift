@@ -42,19 +42,8 @@ final class HeldConnections {
 
     /// A Unix stream connection to `path`; `timeout` bounds the connect (SO_SNDTIMEO).
     func unix(_ path: String, timeout: Duration = .seconds(10)) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket: \(errnoText())") }
+        let fd = try UnixClient.connect(path, timeout: timeout)
         fds.append(fd)
-        SocketIO.setTimeouts(fd, timeout)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, byte) in path.utf8.enumerated() where i < raw.count - 1 { raw[i] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else { throw HarnessError("connect \(path): \(errnoText())") }
         return fd
     }
 
