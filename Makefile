@@ -71,10 +71,14 @@ test-deps:
 
 # The end-to-end suite is `.serialized` in the sources (E2E parent suite), so plain
 # `swift test` is safe: unit tests run in parallel, scenarios one at a time.
+# Then every fuzz target briefly, and in CI (CI=true, or TEST_ASAN=1 here) the whole suite
+# again built with AddressSanitizer: about 8 more minutes, which a local edit-test cycle skips.
+TEST_ASAN ?= $(if $(filter-out 0 false,$(CI)),1,)
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	$(if $(TEST_ASAN),$(MAKE) test-asan,@echo "AddressSanitizer suite skipped (CI=true or TEST_ASAN=1 runs it)")
 
 # The whole suite (unit and end-to-end) with the daemon, the CLI and the tests built with
 # AddressSanitizer. Every process writes its reports to .build-asan/reports (the end-to-end
@@ -118,7 +122,7 @@ test-tsan: test-deps
 #   SLUICE_FUZZ_TARGET=TARGET .build-fuzz/debug/sluice-fuzz FILE
 # then add it to Tests/Fuzz/corpus/TARGET and to a regression test. `make test` runs each briefly.
 FUZZ_SECONDS ?= 60
-TEST_FUZZ_SECONDS ?= 15
+TEST_FUZZ_SECONDS ?= 20
 FUZZ_TARGETS ?= config admin statefile probe proxy pump
 FUZZ_BUILD = .build-fuzz
 fuzz: build-deps
