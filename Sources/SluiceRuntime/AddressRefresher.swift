@@ -60,18 +60,24 @@ final class AddressRefresher {
     private func apply(_ answer: HostResolver.Answer, _ pools: [PoolRuntime]) {
         for (pool, server) in Self.targets(pools) where server.config.address.host == answer.host {
             let key = "\(pool.name)/\(server.name)"
-            let fields: KeyValuePairs<String, String> = [
-                "pool": pool.name, "server": server.name, "host": answer.host, "addr": "\(server.endpoint)",
-            ]
-            guard let address = answer.address else {
+            switch answer.result {
+            case .failure(let failure):
+                let fields: KeyValuePairs<String, String> = [
+                    "pool": pool.name, "server": server.name, "host": answer.host, "addr": "\(server.endpoint)",
+                    "reason": failure.reason,
+                ]
                 logger.debug("host lookup failed", fields)
                 if failing.insert(key).inserted {
                     logger.warn("cannot resolve host: keeping the last good address", fields)
                 }
-                continue
+            case .success(let address):
+                if failing.remove(key) != nil {
+                    logger.info("host resolves again", [
+                        "pool": pool.name, "server": server.name, "host": answer.host, "addr": "\(server.endpoint)",
+                    ])
+                }
+                if address != server.endpoint.address { replace(server, in: pool, with: address) }
             }
-            if failing.remove(key) != nil { logger.info("host resolves again", fields) }
-            if address != server.endpoint.address { replace(server, in: pool, with: address) }
         }
     }
 

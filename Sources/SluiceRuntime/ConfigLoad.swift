@@ -53,6 +53,6 @@ package final class ConfigLoad {
     /// Parses the file with the answers in so far; a name still unanswered is an error on
     /// each line that uses it.
     package func result() -> Result<Config, ConfigErrors> {
-        ConfigLoader.load(text: text, file: file) { host in batch?.lookup(host) ?? .failed }
+        ConfigLoader.load(text: text, file: file) { host in batch?.lookup(host) ?? .failed(reason: "not looked up") }
     }
 }

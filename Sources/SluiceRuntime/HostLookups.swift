@@ -20,13 +20,15 @@ package final class HostLookups: Sendable {
         var threads = 0
     }
 
-    private let resolve: @Sendable (String) -> IPAddress?
+    private let resolve: @Sendable (String) -> Result<IPAddress, ResolveFailure>
     private let state = Mutex(State())
     /// Signalled when a batch has all its answers (the control loop waits on it).
     package let wake: EventFD
 
-    /// `resolve` is `Resolver.resolve` in sluice; tests give their own.
-    package init(resolve: @escaping @Sendable (String) -> IPAddress? = Resolver.resolve) throws(Errno) {
+    /// `resolve` is `Resolver.lookup` in sluice; tests give their own.
+    package init(
+        resolve: @escaping @Sendable (String) -> Result<IPAddress, ResolveFailure> = Resolver.lookup
+    ) throws(Errno) {
         self.resolve = resolve
         wake = try EventFD()
     }
@@ -51,10 +53,10 @@ package final class HostLookups: Sendable {
     /// Looks up queued names until none is left, then ends.
     private func work() {
         while let host = next() {
-            let address = resolve(host)
+            let answer = resolve(host)
             let batches = state.withLock { $0.waiting.removeValue(forKey: host) ?? [] }
             var completed = false
-            for batch in batches where batch.deliver(host, address) { completed = true }
+            for batch in batches where batch.deliver(host, answer) { completed = true }
             if completed { wake.signal() }
         }
     }
@@ -79,7 +81,7 @@ package final class LookupBatch: Sendable {
     package let hosts: [String]
     package let deadline: Instant
     let timeout: Duration
-    private let answers = Mutex<[String: IPAddress?]>([:])
+    private let answers = Mutex<[String: Result<IPAddress, ResolveFailure>]>([:])
 
     init(hosts: [String], deadline: Instant, timeout: Duration) {
         var seen: Set<String> = []
@@ -88,11 +90,11 @@ package final class LookupBatch: Sendable {
         self.timeout = timeout
     }
 
-    /// Records an answer (nil: the name does not resolve); true when it was the last one.
-    func deliver(_ host: String, _ address: IPAddress?) -> Bool {
+    /// Records an answer; true when it was the last one.
+    func deliver(_ host: String, _ answer: Result<IPAddress, ResolveFailure>) -> Bool {
         answers.withLock { a in
             guard a[host] == nil else { return false }
-            a[host] = .some(address)
+            a[host] = answer
             return a.count == hosts.count
         }
     }
@@ -105,8 +107,8 @@ package final class LookupBatch: Sendable {
     /// What the load sees for `host`: its answer, or no answer within the timeout.
     package func lookup(_ host: String) -> HostLookup {
         switch answers.withLock({ $0[host] }) {
-        case .some(.some(let address)): .found(address)
-        case .some(.none): .failed
+        case .success(let address): .found(address)
+        case .failure(let failure): .failed(reason: failure.reason)
         case .none: .noAnswer(within: timeout.milliseconds % 1000 == 0 ? "\(timeout.milliseconds / 1000)s" : "\(timeout.milliseconds)ms")
         }
     }

@@ -1,14 +1,15 @@
 // Host name lookups off the control thread: getaddrinfo blocks, for seconds when a name
 // server is slow, and the control thread must keep ticking (watchdog, drain timeouts, reloads).
-// One thread takes queued host names one at a time and posts each answer (nil: failed) for the
-// control thread to collect. A name already queued or being looked up is not queued again.
+// One thread takes queued host names one at a time and posts each answer (an address or the
+// resolver's reason) for the control thread to collect. A name already queued or being looked
+// up is not queued again.
 import SluiceSys
 import Synchronization
 
 package final class HostResolver: Sendable {
     package struct Answer: Sendable, Equatable {
         package var host: String
-        package var address: IPAddress?
+        package var result: Result<IPAddress, ResolveFailure>
     }
 
     private struct Queue: Sendable {
@@ -20,12 +21,14 @@ package final class HostResolver: Sendable {
         var stopping = false
     }
 
-    private let resolve: @Sendable (String) -> IPAddress?
+    private let resolve: @Sendable (String) -> Result<IPAddress, ResolveFailure>
     private let wake: EventFD
     private let queue = Mutex(Queue())
 
-    /// `resolve` is `Resolver.resolve` in sluice; tests give their own.
-    package init(resolve: @escaping @Sendable (String) -> IPAddress? = Resolver.resolve) throws(Errno) {
+    /// `resolve` is `Resolver.lookup` in sluice; tests give their own.
+    package init(
+        resolve: @escaping @Sendable (String) -> Result<IPAddress, ResolveFailure> = Resolver.lookup
+    ) throws(Errno) {
         self.resolve = resolve
         wake = try EventFD()
     }
@@ -75,10 +78,10 @@ package final class HostResolver: Sendable {
             case .stop:
                 return
             case .look(let host):
-                let address = resolve(host)
+                let result = resolve(host)
                 queue.withLock { q in
                     q.busy.remove(host)
-                    q.answers.append(Answer(host: host, address: address))
+                    q.answers.append(Answer(host: host, result: result))
                 }
             case .wait:
                 _ = epoll.wait(into: &events, timeoutMillis: -1)

@@ -69,14 +69,30 @@ package struct SocketAddress: Sendable {
     }
 }
 
+/// Why a host name did not resolve, as the resolver put it ("Name or service not known"): the
+/// operator must tell a typo from a name server that is down.
+package struct ResolveFailure: Error, Sendable, Equatable {
+    package var reason: String
+    package init(_ reason: String) { self.reason = reason }
+}
+
 package enum Resolver {
     /// The first address of `host` (IPv4 preferred, as most backends listen there), or nil.
     package static func resolve(_ host: String) -> IPAddress? {
-        if let literal = IPAddress(host) { return literal }
+        try? lookup(host).get()
+    }
+
+    /// As `resolve`, with the resolver's reason when there is no address.
+    package static func lookup(_ host: String) -> Result<IPAddress, ResolveFailure> {
+        if let literal = IPAddress(host) { return .success(literal) }
         var hints = addrinfo()
         hints.ai_socktype = CInt(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, nil, &hints, &list) == 0, let first = list else { return nil }
+        let rc = getaddrinfo(host, nil, &hints, &list)
+        guard rc == 0, let first = list else {
+            if rc == EAI_SYSTEM { return .failure(ResolveFailure(Errno.current.description)) }
+            return .failure(ResolveFailure(rc == 0 ? "no address" : String(cString: gai_strerror(rc))))
+        }
         defer { freeaddrinfo(first) }
         var found: IPAddress?
         var cursor: UnsafeMutablePointer<addrinfo>? = first
@@ -86,11 +102,11 @@ package enum Resolver {
                 dst.copyMemory(from: UnsafeRawBufferPointer(start: ai.pointee.ai_addr, count: Int(ai.pointee.ai_addrlen)))
             }
             if let endpoint = address.endpoint {
-                if case .v4 = endpoint.address { return endpoint.address }
+                if case .v4 = endpoint.address { return .success(endpoint.address) }
                 if found == nil { found = endpoint.address }
             }
             cursor = ai.pointee.ai_next
         }
-        return found
+        return found.map { .success($0) } ?? .failure(ResolveFailure("no IPv4 or IPv6 address"))
     }
 }

@@ -263,7 +263,7 @@ import Testing
             pool + "    server a 1.2.3.4:5 init-state maybe\n",
             ["t.conf:3: unknown init-state 'maybe' (expected up or down)"]
         ),
-        (pool + "    server a nowhere.test:5\n", ["t.conf:3: cannot resolve host 'nowhere.test' of server 'a'"]),
+        (pool + "    server a nowhere.test:5\n", ["t.conf:3: cannot resolve host 'nowhere.test' of server 'a': no address"]),
         (pool + "    server a 10.0.0.300:5\n", ["t.conf:3: invalid IPv4 address '10.0.0.300' in server address"]),
         (pool + "    server a [fe80::zz]:5\n", ["t.conf:3: invalid IPv6 address 'fe80::zz' in server address"]),
         (

@@ -14,9 +14,9 @@ import Testing
         let table = Mutex<[String: IPAddress]>([:])
         let asked = Mutex<[String]>([])
 
-        func resolve(_ host: String) -> IPAddress? {
+        func resolve(_ host: String) -> Result<IPAddress, ResolveFailure> {
             asked.withLock { $0.append(host) }
-            return table.withLock { $0[host] }
+            return table.withLock { $0[host] }.map { .success($0) } ?? .failure(ResolveFailure("no address"))
         }
     }
 

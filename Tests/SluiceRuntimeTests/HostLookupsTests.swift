@@ -21,14 +21,14 @@ import Testing
 
         init(_ table: [String: IPAddress]) { self.table = table }
 
-        func resolve(_ host: String) -> IPAddress? {
+        func resolve(_ host: String) -> Result<IPAddress, ResolveFailure> {
             asked.withLock { $0.append(host) }
             let now = running.add(1, ordering: .relaxed).newValue
             _ = mostAtOnce.max(now, ordering: .relaxed)
             defer { running.subtract(1, ordering: .relaxed) }
-            if let address = table[host] { return address }
+            if let address = table[host] { return .success(address) }
             while !released.load(ordering: .relaxed) { ProcessControl.sleepMillis(1) }
-            return nil
+            return .failure(ResolveFailure("Name or service not known"))
         }
 
         func release() { released.store(true, ordering: .relaxed) }
@@ -85,7 +85,7 @@ import Testing
         #expect(!later.finished())
         names.release()
         try Self.finish(later)
-        #expect(later.lookup("x.example") == .failed)
+        #expect(later.lookup("x.example") == .failed(reason: "Name or service not known"))
         #expect(names.asked.withLock { $0 } == ["x.example"])
     }
 

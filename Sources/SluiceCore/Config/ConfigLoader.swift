@@ -8,7 +8,7 @@ package enum ConfigLoader {
     package static func load(
         text: String, file: String, resolve: (String) -> IPAddress?
     ) -> Result<Config, ConfigErrors> {
-        load(text: text, file: file, lookup: { resolve($0).map(HostLookup.found) ?? .failed })
+        load(text: text, file: file, lookup: { resolve($0).map(HostLookup.found) ?? .failed(reason: "no address") })
     }
 
     /// As `load`, with lookups that can also report that no answer came in time.
@@ -37,7 +37,7 @@ package enum ConfigLoader {
         let (lines, _) = Lexer.lex(text, file: file)
         var parser = ConfigParser(file: file) { host in
             if seen.insert(host).inserted { names.append(host) }
-            return .failed
+            return .failed(reason: "not looked up")
         }
         parser.parse(lines)
         return names
@@ -47,8 +47,8 @@ package enum ConfigLoader {
 /// The outcome of looking up one host name.
 package enum HostLookup: Sendable, Equatable {
     case found(IPAddress)
-    /// The name does not exist, or has no address.
-    case failed
+    /// The name does not exist, or has no address: the resolver's reason.
+    case failed(reason: String)
     /// The name server did not answer within this (a description such as `5s`).
     case noAnswer(within: String)
 }

@@ -85,8 +85,8 @@ extension ConfigParser {
         switch resolve(String(host)) {
         case .found(let address):
             return ServerAddress(host: String(host), endpoint: IPEndpoint(address, port))
-        case .failed:
-            report(line, "cannot resolve host '\(host)' of server '\(server)'")
+        case .failed(let reason):
+            report(line, "cannot resolve host '\(host)' of server '\(server)': \(reason)")
         case .noAnswer(let within):
             report(line, "cannot resolve host '\(host)' of server '\(server)': no answer within \(within) "
                 + "(name server slow or unreachable)")
