@@ -18,7 +18,7 @@ let package = Package(
         .target(name: "SluiceSys", dependencies: ["CSluiceLinux", "CSystemd"]),
         .target(name: "SluiceCore", dependencies: ["SluiceSys"]),
         .target(name: "SluiceRuntime", dependencies: ["SluiceCore", "SluiceSys"]),
-        .executableTarget(name: "sluice", dependencies: ["SluiceRuntime", "SluiceCore", "SluiceSys", "SluiceTestSupport"]),
+        .executableTarget(name: "sluice", dependencies: ["SluiceRuntime", "SluiceCore", "SluiceSys"]),
         .executableTarget(name: "sluicectl", dependencies: ["SluiceSys"]),
         .target(name: "SluiceTestSupport", dependencies: ["SluiceSys"], path: "Tests/SluiceTestSupport"),
         .testTarget(name: "SluiceSysTests", dependencies: ["SluiceSys", "SluiceTestSupport"]),

@@ -1,7 +1,9 @@
 // One worker thread: its own epoll loop, sessions, UDP flows, pipe pool and balancers. Every
 // TCP listener is registered in every worker with EPOLLEXCLUSIVE, so the kernel wakes one idle
-// worker per burst of connections and the session stays on the worker that accepted it (no
-// hand-off); a UDP listener is read by one worker, which keeps its flows (Worker+Datagram).
+// worker per burst of connections. The accepting worker keeps the session unless another has
+// at least two sessions fewer, which then adopts the client through its channel (one message,
+// before any byte moved: Worker+Accept). A UDP listener is read by one worker, which keeps its
+// flows (Worker+Datagram).
 import SluiceCore
 import SluiceSys
 

@@ -1,5 +1,6 @@
-// How the control thread talks to a worker: a locked inbox plus an eventfd to wake it.
-// The lock is taken only for control messages, never on the data path.
+// How the control thread and the other workers talk to a worker: a locked inbox plus an
+// eventfd to wake it. The lock is taken per message: control messages, and a client handed to
+// a less loaded worker at accept (once per session, never per byte or per event).
 import SluiceCore
 import SluiceSys
 import Synchronization

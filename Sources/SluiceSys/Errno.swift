@@ -1,4 +1,4 @@
-// A typed errno with readable names (swift-system style) and its message via strerror_r.
+// A typed errno with readable names (swift-system style) and its message via strerror.
 import Glibc
 
 package struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringConvertible {

@@ -1,6 +1,6 @@
 // File descriptors: `FD` is a borrowed handle (a table key, a syscall argument); `OwnedFD`
-// is the ~Copyable owner that closes exactly once. Sessions keep bare FDs in their slab and
-// close them in one place (SessionTable.free), since Array cannot hold ~Copyable values.
+// is the ~Copyable owner that closes exactly once. Sessions keep bare FDs in their slab, since
+// Array cannot hold ~Copyable values, and close them in one place (Worker.finish).
 import Glibc
 
 package struct FD: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
