@@ -15,6 +15,8 @@ package final class DeferredReply: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Opened by `fulfil`, for `wait`.
+    private let arrived = Latch(count: 1)
 
     package init(timeout: Duration, timeoutReply: [UInt8]) {
         self.timeout = timeout
@@ -27,6 +29,7 @@ package final class DeferredReply: Sendable {
             s.bytes = bytes
             return s.notify
         }
+        arrived.arrive()
         notify?()
     }
 
@@ -44,11 +47,7 @@ package final class DeferredReply: Sendable {
     /// Blocks the calling thread until the reply comes or the timeout passes (for callers
     /// that have no loop to return to).
     package func wait() -> [UInt8] {
-        let start = Instant.now()
-        while Instant.now().millis(since: start) < timeout.milliseconds {
-            if let reply { return reply }
-            ProcessControl.sleepMillis(2)
-        }
+        _ = arrived.wait(until: Instant.now() + timeout)
         return reply ?? timeoutReply
     }
 }

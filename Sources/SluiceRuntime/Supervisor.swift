@@ -104,10 +104,8 @@ package final class Supervisor {
         }
         shared.health?.start()
         services.start()
-        let start = Instant.now()
-        while !channels.allSatisfy({ $0.started.load(ordering: .acquiring) }) && Instant.now().millis(since: start) < 5000 {
-            ProcessControl.sleepMillis(1)
-        }
+        let startDeadline = Instant.now() + .seconds(5)
+        for channel in channels { _ = channel.started.wait(until: startDeadline) }
         notifier.ready(status: statusLine())
         logger.info("ready", ["pools": "\(config.pools.count)", "workers": "\(workerCount)",
                               "listeners": "\(listeners.count)", "pid": "\(SystemInfo.pid)"])
@@ -118,7 +116,7 @@ package final class Supervisor {
         do {
             var worker = Worker(epoll: try Epoll(), channel: channel, peers: peers, shared: shared, listeners: listeners)
             try worker.start()
-            channel.started.store(true, ordering: .releasing)
+            channel.started.arrive()
             worker.run()
             channel.exited.store(true, ordering: .releasing)
         } catch {
@@ -195,13 +193,9 @@ package final class Supervisor {
         for c in channels { c.send(.shutdown(deadline: deadline)) }
         // Close the listeners only once no worker watches them (an event for a closed fd
         // number could otherwise reach a worker after the number is reused).
-        let start = Instant.now()
-        while !channels.allSatisfy({ $0.listenersReleased.load(ordering: .acquiring) }) {
-            if Instant.now().millis(since: start) > 5000 {
-                logger.error("workers did not release listeners in 5s; closing anyway")
-                break
-            }
-            ProcessControl.sleepMillis(1)
+        let releaseDeadline = Instant.now() + .seconds(5)
+        if !channels.allSatisfy({ $0.listenersReleased.wait(until: releaseDeadline) }) {
+            logger.error("workers did not release listeners in 5s; closing anyway")
         }
         for l in listeners { l.fd.close() }
         listeners = []

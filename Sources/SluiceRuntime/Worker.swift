@@ -186,13 +186,13 @@ struct Worker: ~Copyable {
             unwatchListeners()
             closeFlows(reason: "stopped") { _ in true }
             acceptPausedUntil = nil
-            channel.listenersReleased.store(true, ordering: .releasing)
+            channel.listenersReleased.arrive()
         case .shutdown(let deadline):
             unwatchListeners()
             // A flow has no end to wait for, and another instance may read the socket next.
             closeFlows(reason: "shutdown") { _ in true }
             acceptPausedUntil = nil
-            channel.listenersReleased.store(true, ordering: .releasing)
+            channel.listenersReleased.arrive()
             shutdownDeadline = deadline
         case .adopt(let client, let peer, let pool):
             startSession(client, peer: peer, pool: pool)

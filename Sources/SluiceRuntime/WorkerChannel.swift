@@ -30,14 +30,14 @@ final class WorkerChannel: Sendable {
     let index: Int
     let wake: EventFD
     private let inbox = Mutex<[WorkerMessage]>([])
-    /// Set by the worker once it no longer watches any listener.
-    let listenersReleased = Atomic<Bool>(false)
+    /// Opened by the worker once it no longer watches any listener.
+    let listenersReleased = Latch(count: 1)
     /// Incremented every loop iteration (the systemd watchdog reads it).
     let heartbeat = Atomic<UInt64>(0)
     /// Sessions this worker owns, counting clients handed to it and not yet adopted.
     let liveSessions = Atomic<Int>(0)
-    /// Set once the worker watches its listeners (READY=1 waits for every worker).
-    let started = Atomic<Bool>(false)
+    /// Opened once the worker watches its listeners (READY=1 waits for every worker).
+    let started = Latch(count: 1)
     /// Set when the worker's loop has returned.
     let exited = Atomic<Bool>(false)
 
@@ -64,11 +64,11 @@ final class WorkerChannel: Sendable {
 /// `show sessions`: every worker adds its rows, the admin thread waits for all of them.
 final class SessionReport: Sendable {
     private let rows = Mutex<[SessionSnapshot]>([])
-    private let pending: Atomic<Int>
+    private let pending: Latch
     let limit: Int
 
     init(workers: Int, limit: Int) {
-        pending = Atomic(workers)
+        pending = Latch(count: workers)
         self.limit = limit
     }
 
@@ -79,14 +79,11 @@ final class SessionReport: Sendable {
 
     var room: Int { rows.withLock { max(0, limit - $0.count) } }
 
-    func workerDone() { pending.subtract(1, ordering: .releasing) }
+    func workerDone() { pending.arrive() }
 
-    /// Waits (polling, up to `timeoutMillis`) for every worker; returns the rows by id.
+    /// Waits up to `timeoutMillis` for every worker; returns the rows by id.
     func collect(timeoutMillis: Int) -> [SessionSnapshot] {
-        let start = Instant.now()
-        while pending.load(ordering: .acquiring) > 0 && Instant.now().millis(since: start) < timeoutMillis {
-            ProcessControl.sleepMillis(1)
-        }
+        _ = pending.wait(timeoutMillis: timeoutMillis)
         return rows.withLock { $0 }.sorted { $0.id < $1.id }
     }
 }
@@ -95,19 +92,12 @@ final class SessionReport: Sendable {
 /// the socket only when every one let go (an event for a reused fd number could otherwise
 /// reach a worker).
 final class ListenerRelease: Sendable {
-    private let pending: Atomic<Int>
+    private let pending: Latch
 
-    init(workers: Int) { pending = Atomic(workers) }
+    init(workers: Int) { pending = Latch(count: workers) }
 
-    func done() { pending.subtract(1, ordering: .releasing) }
+    func done() { pending.arrive() }
 
     /// Waits up to `timeoutMillis`; true when every worker let go.
-    func wait(timeoutMillis: Int) -> Bool {
-        let start = Instant.now()
-        while pending.load(ordering: .acquiring) > 0 {
-            if Instant.now().millis(since: start) >= timeoutMillis { return false }
-            ProcessControl.sleepMillis(1)
-        }
-        return true
-    }
+    func wait(timeoutMillis: Int) -> Bool { pending.wait(timeoutMillis: timeoutMillis) }
 }
