@@ -1,10 +1,11 @@
 // Reload in place (SPEC "Reload"): parse the file again; on errors keep running untouched and
-// return them. Otherwise apply the difference live: global logging and maxconn, new pools bind
-// and serve, removed pools stop accepting and drain, binds move, added servers join, removed
-// servers drain, changed settings apply to new sessions, and run-time admin states and weights
-// persist (and, with a state file, its added and deleted servers too). New listeners are bound before anything changes, so a bind error changes nothing.
-// Host names are looked up first, off the control thread (ConfigLoad): the loop keeps turning
-// (watchdog, admin answers) until they answer or HostLookups.timeout passes.
+// return them. Otherwise compute the difference (ReloadPlan, in Core) and apply it live:
+// global logging and maxconn, new pools bind and serve, removed pools stop accepting and
+// drain, binds move, added servers join, removed servers drain, changed settings apply to new
+// sessions, and run-time admin states and weights persist (and, with a state file, its added
+// and deleted servers too). New listeners are bound before anything changes, so a bind error
+// changes nothing. Host names are looked up first, off the control thread (ConfigLoad): the
+// loop keeps turning (watchdog, admin answers) until they answer or HostLookups.timeout passes.
 import SluiceCore
 import SluiceSys
 
@@ -118,58 +119,52 @@ extension Supervisor {
 
     private func apply(_ next: Config) throws {
         guard let shared = view?.shared else { return }
-        // 1. Listeners the new file needs and the old one lacks, bound first: nothing has
-        //    changed yet if one fails. An address leaving one pool for another keeps its socket.
-        var kept: [Listener] = []
-        var fresh: [(pool: String, name: String, fd: FD, datagram: Bool)] = []
-        var freed = listeners
+        let plan = ReloadPlan(
+            current: config, next: next,
+            listeners: listeners.compactMap { l in
+                poolName(l.pool).map { RunningListener(id: l.fd.rawValue, pool: $0, name: l.name, datagram: l.datagram) }
+            },
+            runningPools: shared.pools.map { ($0.name, $0.members.map(\.running)) })
+        guard plan.listeners.errors.isEmpty else { throw StartupError(plan.listeners.errors.joined(separator: "; ")) }
+
+        // 1. New sockets are bound first: nothing has changed yet if one fails.
+        var joining: [(pool: String, name: String, fd: FD, datagram: Bool)] = []
         do {
-            for pool in next.pools {
-                let mode = pool.settings.mode
-                for bind in pool.binds {
-                    // Every socket of the bind (systemd may pass several under one name).
-                    kept += freed.filter { $0.serves(bind, mode) && poolName($0.pool) == pool.name }
-                    freed.removeAll { $0.serves(bind, mode) && poolName($0.pool) == pool.name }
-                }
-            }
-            for pool in next.pools {
-                let mode = pool.settings.mode
-                for bind in pool.binds where !kept.contains(where: { $0.serves(bind, mode) && poolName($0.pool) == pool.name }) {
-                    if let i = freed.firstIndex(where: { $0.serves(bind, mode) }) {
-                        fresh.append((pool.name, bind.description, freed.remove(at: i).fd, mode == .udp))  // moves between pools
-                        continue
-                    }
-                    guard case .inet(let endpoint) = bind else {
-                        throw StartupError("\(next.file):\(pool.line): pool \(pool.name): \(bind) cannot be added by a reload (systemd passes sockets at start only)")
-                    }
+            for j in plan.listeners.joining {
+                if let id = j.moving {
+                    joining.append((j.pool, j.name, FD(rawValue: id), j.datagram))
+                } else if let endpoint = j.endpoint {
                     do {
-                        fresh.append((pool.name, bind.description, try Listener.bind(endpoint, mode), mode == .udp))
+                        joining.append((j.pool, j.name, try Listener.bind(endpoint, j.datagram ? .udp : .tcp), j.datagram))
                     } catch {
-                        throw StartupError("\(next.file):\(pool.line): pool \(pool.name): cannot listen on \(endpoint): \(error)")
+                        throw StartupError("\(next.file):\(j.line): pool \(j.pool): cannot listen on \(endpoint): \(error)")
                     }
                 }
             }
         } catch {
-            for f in fresh where !listeners.contains(where: { $0.fd == f.fd }) { f.fd.close() }
+            for j in joining where !listeners.contains(where: { $0.fd == j.fd }) { j.fd.close() }
             throw error
         }
-        let moved = Set(fresh.map(\.fd.rawValue))
+        let moving = Set(plan.listeners.joining.compactMap(\.moving))
 
         // 2. Global settings that apply live; the rest need a restart and say so.
         logger.configure(level: next.global.logLevel, logSessions: next.global.logSessions)
         shared.maxconn.store(next.global.maxconn, ordering: .relaxed)
-        warnRestartOnly(next.global)
+        if !plan.restartOnly.isEmpty {
+            logger.warn("reload: these global settings apply at the next restart only",
+                        ["settings": plan.restartOnly.joined(separator: ",")])
+        }
 
         // 3. Listeners no pool wants any more (and the moving ones) leave every worker.
-        for listener in listeners where !kept.contains(where: { $0.fd == listener.fd }) {
+        for listener in listeners where plan.listeners.released.contains(listener.fd.rawValue) {
             let release = ListenerRelease(workers: channels.count)
             for c in channels { c.send(.removeListener(listener.fd, release)) }
             if !release.wait(timeoutMillis: 5000) { logger.error("a worker did not release \(listener.name) in 5s") }
-            if !moved.contains(listener.fd.rawValue) { listener.fd.close() }
+            if !moving.contains(listener.fd.rawValue) { listener.fd.close() }
         }
 
         // 4. Pools: removed ones drain, kept ones take new settings and servers, new ones appear.
-        for pool in shared.pools where !next.pools.contains(where: { $0.name == pool.name }) {
+        for pool in shared.pools where plan.removedPools.contains(pool.name) {
             pool.removed.store(true, ordering: .relaxed)
             for server in pool.servers { server.markRemoving() }
             pool.changed()
@@ -177,10 +172,12 @@ extension Supervisor {
         }
         var active: [PoolRuntime] = []
         for poolConfig in next.pools {
-            if let pool = shared.pools.first(where: { $0.name == poolConfig.name }) {
+            if let kept = plan.keptPools.first(where: { $0.pool.name == poolConfig.name }),
+                let pool = shared.pools.first(where: { $0.name == poolConfig.name })
+            {
                 pool.awaitFirstResults(of: poolConfig.settings.check.kind)
                 pool.update(poolConfig)
-                updateServers(pool, poolConfig)
+                apply(kept.servers, to: pool)
                 active.append(pool)
             } else {
                 let pool = shared.addPool(poolConfig)
@@ -191,11 +188,11 @@ extension Supervisor {
             shared.health?.watch(pool: active[active.count - 1])
         }
 
-        // 5. New listeners start accepting in every worker.
-        var listening = kept
-        for f in fresh {
-            guard let pool = active.first(where: { $0.name == f.pool }) else { continue }
-            let listener = Listener(fd: f.fd, pool: pool.index, name: f.name, datagram: f.datagram)
+        // 5. New and moved listeners start accepting in every worker.
+        var listening = listeners.filter { plan.listeners.kept.contains($0.fd.rawValue) }
+        for j in joining {
+            guard let pool = active.first(where: { $0.name == j.pool }) else { continue }
+            let listener = Listener(fd: j.fd, pool: pool.index, name: j.name, datagram: j.datagram)
             for c in channels { c.send(.addListener(listener)) }
             listening.append(listener)
         }
@@ -207,58 +204,29 @@ extension Supervisor {
         view?.shared.allPools.first { $0.index == index }?.name
     }
 
-    /// Servers added, removed (drained) or changed. A changed address, backup flag, maxconn
-    /// or check port replaces the server (the old one drains); weight and `disabled` update in
-    /// place unless an operator set them at run time. New servers join before old ones leave,
-    /// so a worker refreshing in between never sees an empty pool.
-    private func updateServers(_ pool: PoolRuntime, _ next: PoolConfig) {
-        var leaving: [ServerRuntime] = []
-        var joining: [(config: ServerConfig, replacing: Bool)] = []
+    /// A kept pool's server changes, new servers in before old ones leave, so a worker
+    /// refreshing in between never sees an empty pool.
+    private func apply(_ plan: ServerPlan, to pool: PoolRuntime) {
         // By name, looked up once each: pools of a thousand servers reload in linear time.
+        // Taken before `add`: a replacement has the same name as the server it replaces.
         let members = Dictionary(pool.members.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
-        for wanted in next.servers {
-            guard let server = members[wanted.name] else {
-                joining.append((wanted, false))
-                logger.info("server added", ["pool": pool.name, "server": wanted.name])
-                continue
-            }
-            let old = server.config
-            if old.address.endpoint != wanted.address.endpoint || old.backup != wanted.backup
-                || old.maxconn != wanted.maxconn || old.checkPort != wanted.checkPort {
-                leaving.append(server)
-                joining.append((wanted, true))
-                logger.info("server replaced: old one draining", ["pool": pool.name, "server": wanted.name])
-                continue
-            }
-            if !server.weightSetAtRunTime.load(ordering: .relaxed) {
-                server.weight.store(wanted.weight, ordering: .relaxed)
-            }
-            let state: AdminState = wanted.disabled ? .maint : .ready
-            if !server.adminStateSetAtRunTime.load(ordering: .relaxed) && server.adminState != state {
-                server.setAdminState(state)
-            }
-        }
-        _ = pool.add(joining)
-        let wanted = Set(next.servers.map(\.name))
-        for server in pool.members where !wanted.contains(server.name) {
-            leaving.append(server)
-            logger.info("server removed: draining", ["pool": pool.name, "server": server.name])
-        }
-        for server in leaving { server.markRemoving() }
+        for change in plan.changes { logger.info(change.reason.rawValue, ["pool": pool.name, "server": change.server]) }
+        for (name, weight) in plan.weights { members[name]?.weight.store(weight, ordering: .relaxed) }
+        for (name, state) in plan.states { members[name]?.setAdminState(state) }
+        _ = pool.add(plan.joining.map { ($0.config, $0.replacing) })
+        for name in plan.leaving { members[name]?.markRemoving() }
         pool.changed()
     }
+}
 
-    private func warnRestartOnly(_ next: GlobalConfig) {
-        let now = config.global
-        var changed: [String] = []
-        if next.workers != now.workers { changed.append("workers") }
-        if next.pipeSize != now.pipeSize { changed.append("pipe-size") }
-        if next.adminSocket != now.adminSocket || next.adminAllowUIDs != now.adminAllowUIDs { changed.append("admin-socket") }
-        if next.metrics != now.metrics { changed.append("metrics") }
-        if next.user != now.user || next.group != now.group { changed.append("user/group") }
-        if next.stateFile != now.stateFile { changed.append("state-file") }
-        if !changed.isEmpty {
-            logger.warn("reload: these global settings apply at the next restart only", ["settings": changed.joined(separator: ",")])
-        }
+extension ServerRuntime {
+    /// What a reload plan needs to know of this server.
+    var running: RunningServer {
+        var r = RunningServer(config: config)
+        r.weight = weight.load(ordering: .relaxed)
+        r.weightSetAtRunTime = weightSetAtRunTime.load(ordering: .relaxed)
+        r.adminState = adminState
+        r.adminStateSetAtRunTime = adminStateSetAtRunTime.load(ordering: .relaxed)
+        return r
     }
 }
