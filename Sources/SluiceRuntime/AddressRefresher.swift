@@ -93,8 +93,7 @@ final class AddressRefresher {
         }
         guard let fresh = added else { return }
         health?.watch(pool: pool)
-        old.markRemoving()
-        pool.changed()
+        pool.apply(.removing, to: old)
         logger.info("server \(pool.name)/\(old.name) address \(old.endpoint) -> \(fresh.endpoint)", [
             "pool": pool.name, "server": old.name, "host": config.address.host,
             "sessions": "\(old.stats.active.load(ordering: .relaxed))",

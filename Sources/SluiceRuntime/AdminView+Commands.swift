@@ -21,9 +21,7 @@ extension AdminView {
         guard let (pool, server) = find(ref) else { return missing(ref) }
         if server.removing.load(ordering: .relaxed) { return .error("server \(ref) is being removed") }
         let before = server.adminState
-        server.setAdminState(state)
-        server.adminStateSetAtRunTime.store(true, ordering: .relaxed)
-        pool.changed()
+        pool.apply(.adminState(state, byOperator: true), to: server)
         shared.health?.reconsider()  // a single-primary pool may need another primary
         stopAwaiting(server, pool)
         shared.logger.info("server state changed", ["pool": pool.name, "server": server.name,
@@ -33,10 +31,7 @@ extension AdminView {
 
     func setWeight(_ ref: ServerRef, _ weight: Int) -> AdminReplyText {
         guard let (pool, server) = find(ref) else { return missing(ref) }
-        server.weight.store(weight, ordering: .relaxed)
-        server.weightSetAtRunTime.store(true, ordering: .relaxed)
-        server.lastChange.store(Instant.now().nanoseconds, ordering: .relaxed)
-        pool.changed()
+        pool.apply(.weight(weight, byOperator: true), to: server)
         shared.logger.info("server weight changed", ["pool": pool.name, "server": server.name, "weight": "\(weight)"])
         return .ok
     }
@@ -61,8 +56,7 @@ extension AdminView {
 
     func delServer(_ ref: ServerRef) -> AdminReplyText {
         guard let (pool, server) = find(ref) else { return missing(ref) }
-        server.markRemoving()
-        pool.changed()
+        pool.apply(.removing, to: server)
         shared.health?.reconsider()
         stopAwaiting(server, pool)
         shared.logger.info("server removed: draining", [
@@ -113,7 +107,7 @@ extension AdminView {
                 let since = $0.upSince.load(ordering: .relaxed)
                 return since != 0 && now < Instant(nanoseconds: since) + ramp
             }) {
-                pool.changed()
+                pool.slowStartStep()
             }
         }
         for pool in shared.allPools {

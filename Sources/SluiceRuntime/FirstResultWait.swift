@@ -28,10 +28,9 @@ extension PoolRuntime {
     /// `CheckTarget.adoptCurrentCheck`). Call before `update`.
     package func awaitFirstResults(of next: CheckKind) {
         guard next.isRoleCheck, next != settings.check.kind else { return }
-        for server in allServers where !server.removing.load(ordering: .relaxed) {
-            server.firstResultDue.store(.max, ordering: .relaxed)
-        }
-        changed()
+        apply(allServers.filter { !$0.removing.load(ordering: .relaxed) }.map {
+            ($0, .awaitFirstResult(due: .distantFuture, keepHealth: true))
+        })
     }
 
     /// A first role-check result came in: every queued client tries again now (picks a

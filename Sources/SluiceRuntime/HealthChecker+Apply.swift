@@ -14,8 +14,7 @@ extension HealthChecker {
             }
             return
         }
-        server.setHealth(up: result.up, at: Instant.now())
-        pool.changed()
+        pool.apply(.health(up: result.up, at: Instant.now()), to: server)
         if result.firstAwaited { endFirstResultWait(server, pool) }
         let fields: KeyValuePairs<String, String> = [
             "pool": pool.name, "server": server.name, "check": Probes.name(of: pool.settings.check.kind),
@@ -32,7 +31,6 @@ extension HealthChecker {
     /// over (acquire) then also sees that bump, so it refreshes instead of refusing a client
     /// on a stale view (Worker.connectNext); a second bump publishes the end of the wait.
     static func endFirstResultWait(_ server: ServerRuntime, _ pool: PoolRuntime) {
-        server.firstResultDue.store(0, ordering: .releasing)
-        pool.changed()
+        pool.apply(.firstResultIn, to: server)
     }
 }

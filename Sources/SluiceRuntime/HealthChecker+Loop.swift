@@ -67,10 +67,7 @@ final class CheckTarget {
     private func awaitFirstResult() {
         health = HealthState(rise: check.rise, fall: check.fall, start: .fresh)
         awaitingFirst = true
-        let now = Instant.now()
-        server.firstResultDue.store((now + check.timeout).nanoseconds, ordering: .relaxed)
-        if server.healthy.exchange(false, ordering: .relaxed) { server.lastChange.store(now.nanoseconds, ordering: .relaxed) }
-        pool.changed()
+        pool.apply(.awaitFirstResult(due: Instant.now() + check.timeout, keepHealth: false), to: server)
     }
 }
 

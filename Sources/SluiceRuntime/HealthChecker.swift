@@ -59,12 +59,11 @@ package final class HealthChecker: Sendable {
     /// workers see the start state at once. The checker also rescans watched pools about
     /// every second.
     package func watch(pool: PoolRuntime) {
-        let changed = registry.withLock { reg in
+        registry.withLock { reg in
             let first = !reg.pools.contains { $0 === pool }
             if first { reg.pools.append(pool) }
-            return Self.enroll(pool, first: first, &reg)
+            Self.enroll(pool, first: first, &reg)
         }
-        if changed { pool.changed() }
         reelect.store(true, ordering: .releasing)
         wake.signal()
     }
@@ -128,10 +127,9 @@ package final class HealthChecker: Sendable {
 
     /// Rescans every watched pool for servers added since (checker thread, about every second).
     func rescan() {
-        let changedPools = registry.withLock { reg in
-            reg.pools.filter { Self.enroll($0, first: false, &reg) }
+        registry.withLock { reg in
+            for pool in reg.pools { Self.enroll(pool, first: false, &reg) }
         }
-        for pool in changedPools { pool.changed() }
     }
 
     func takeArrived() -> [NewTarget] {
@@ -149,8 +147,10 @@ package final class HealthChecker: Sendable {
     }
 
     /// Queues the pool's unknown servers; true when a server's `healthy` changed.
-    private static func enroll(_ pool: PoolRuntime, first: Bool, _ reg: inout Registry) -> Bool {
-        var changed = false
+    /// Gives the pool's new servers their start state (applied under the registry lock, before
+    /// the checker can start their probes and set the real first-result deadline).
+    private static func enroll(_ pool: PoolRuntime, first: Bool, _ reg: inout Registry) {
+        var changes: [(server: ServerRuntime, change: ServerChange)] = []
         let check = pool.settings.check
         for server in pool.allServers where !server.removing.load(ordering: .relaxed) {
             guard reg.known.insert(ObjectIdentifier(server)).inserted else { continue }
@@ -169,12 +169,12 @@ package final class HealthChecker: Sendable {
             }
             if check.kind.isRoleCheck && start != .up {
                 // Until the checker starts the probe (it then sets the real deadline).
-                server.firstResultDue.store(.max, ordering: .relaxed)
+                changes.append((server, .awaitFirstResult(due: .distantFuture, keepHealth: true)))
             }
             let up = start == .up
-            if server.healthy.exchange(up, ordering: .relaxed) != up { changed = true }
+            if server.healthy.load(ordering: .relaxed) != up { changes.append((server, .initialHealth(up: up))) }
             reg.arrived.append(NewTarget(server: server, pool: pool, start: start))
         }
-        return changed
+        pool.apply(changes)
     }
 }

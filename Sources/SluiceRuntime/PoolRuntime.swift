@@ -1,6 +1,7 @@
 // The live, shared view of pools and servers. The control plane (admin socket, checks,
-// reload) changes server states through atomics and bumps the pool's `version`; workers see
-// the bump on their next pick and refresh their own copy of the members and balancer.
+// reload) changes server states through one funnel, `PoolRuntime.apply` (PoolRuntime+Apply),
+// which writes the atomics and bumps the pool's `version`; workers see the bump on their next
+// pick and refresh their own copy of the members and balancer.
 // A pool's table holds its members and the removed servers still draining; a removed server
 // leaves it once its last session ended (PoolRuntime+Reclaim), so nothing holds a table index:
 // sessions hold the server itself, `single-primary` names it by its `serial`.
@@ -118,17 +119,20 @@ package final class ServerRuntime: Sendable {
             usable: takes)
     }
 
+    // The writes below are ServerChange's (PoolRuntime+Apply): only `write` calls them, so
+    // every change ends with its pool's version bump.
+
     /// A health transition as one step: the slow-start clock (`upSince`) is set before the
     /// server shows up, so no reader ever sees it up without its ramp (and the caller bumps
     /// the pool's version once, after both).
-    package func setHealth(up: Bool, at now: Instant) {
+    func setHealth(up: Bool, at now: Instant) {
         upSince.store(up ? max(1, now.nanoseconds) : 0, ordering: .relaxed)
         healthy.store(up, ordering: .releasing)
         lastChange.store(now.nanoseconds, ordering: .relaxed)
     }
 
     /// Sets the admin state; leaving `ready` starts the drain clock, returning to it stops it.
-    package func setAdminState(_ state: AdminState) {
+    func setAdminState(_ state: AdminState) {
         let now = Instant.now().nanoseconds
         admin.store(ServerRuntime.code(state), ordering: .relaxed)
         if state == .ready && !removing.load(ordering: .relaxed) {
@@ -140,7 +144,7 @@ package final class ServerRuntime: Sendable {
         lastChange.store(now, ordering: .relaxed)
     }
 
-    package func markRemoving() {
+    func markRemoving() {
         let now = Instant.now().nanoseconds
         // Sequentially consistent, paired with the pick (PoolView.pick) and `reclaimable`.
         removing.store(true, ordering: .sequentiallyConsistent)
@@ -182,7 +186,7 @@ package final class PoolRuntime: Sendable {
 
     /// Sets the gate and, when it moved, bumps the version (health checker thread only).
     func publish(_ gate: PrimaryGate) {
-        if primaryCode.exchange(gate.code, ordering: .relaxed) != gate.code { changed() }
+        if primaryCode.exchange(gate.code, ordering: .relaxed) != gate.code { bumpVersion() }
     }
 
     /// The configuration in force (a reload replaces it; workers read their own copy).
@@ -223,7 +227,7 @@ package final class PoolRuntime: Sendable {
             table.servers.append(server)
             return server
         }
-        if added != nil { changed() }
+        if added != nil { bumpVersion() }
         return added
     }
 
@@ -243,18 +247,19 @@ package final class PoolRuntime: Sendable {
                 return server
             }
         }
-        changed()
+        bumpVersion()
         return added
     }
 
     /// New settings and binds from a reload; they apply to new sessions.
     package func update(_ config: PoolConfig) {
         current.withLock { $0 = config }
-        changed()
+        bumpVersion()
     }
 
-    /// Tells the workers to refresh their view on their next pick.
-    package func changed() {
+    /// Tells the workers to refresh their view on their next pick (after the writes of a
+    /// change: `apply`, `add`, `update`, `publish`).
+    func bumpVersion() {
         version.add(1, ordering: .releasing)
     }
 }

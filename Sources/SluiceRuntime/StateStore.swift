@@ -58,15 +58,10 @@ package final class StateStore: Sendable {
             guard let pool = pools.first(where: { $0.name == ref.pool }), let server = pool.server(named: ref.server) else {
                 continue
             }
-            if let state = o.state {
-                if server.adminState != state { server.setAdminState(state) }
-                server.adminStateSetAtRunTime.store(true, ordering: .relaxed)
-            }
-            if let weight = o.weight {
-                server.weight.store(weight, ordering: .relaxed)
-                server.weightSetAtRunTime.store(true, ordering: .relaxed)
-            }
-            pool.changed()
+            var changes: [(server: ServerRuntime, change: ServerChange)] = []
+            if let state = o.state { changes.append((server, .adminState(state, byOperator: true))) }
+            if let weight = o.weight { changes.append((server, .weight(weight, byOperator: true))) }
+            pool.apply(changes)
         }
     }
 

@@ -166,8 +166,7 @@ extension Supervisor {
         // 4. Pools: removed ones drain, kept ones take new settings and servers, new ones appear.
         for pool in shared.pools where plan.removedPools.contains(pool.name) {
             pool.removed.store(true, ordering: .relaxed)
-            for server in pool.servers { server.markRemoving() }
-            pool.changed()
+            pool.apply(pool.servers.map { ($0, .removing) })
             logger.info("pool removed: draining", ["pool": pool.name, "sessions": "\(pool.stats.current.load(ordering: .relaxed))"])
         }
         var active: [PoolRuntime] = []
@@ -211,11 +210,12 @@ extension Supervisor {
         // Taken before `add`: a replacement has the same name as the server it replaces.
         let members = Dictionary(pool.members.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         for change in plan.changes { logger.info(change.reason.rawValue, ["pool": pool.name, "server": change.server]) }
-        for (name, weight) in plan.weights { members[name]?.weight.store(weight, ordering: .relaxed) }
-        for (name, state) in plan.states { members[name]?.setAdminState(state) }
         _ = pool.add(plan.joining.map { ($0.config, $0.replacing) })
-        for name in plan.leaving { members[name]?.markRemoving() }
-        pool.changed()
+        var changes: [(server: ServerRuntime, change: ServerChange)] = []
+        for (name, weight) in plan.weights { members[name].map { changes.append(($0, .weight(weight, byOperator: false))) } }
+        for (name, state) in plan.states { members[name].map { changes.append(($0, .adminState(state, byOperator: false))) } }
+        for name in plan.leaving { members[name].map { changes.append(($0, .removing)) } }
+        pool.apply(changes)
     }
 }
 

@@ -53,9 +53,7 @@ import Testing
         let shared = Self.shared()
         let pool = shared.pools[0]
         let old = try #require(pool.server(named: "a"))
-        old.setAdminState(.drain)
-        old.weight.store(7, ordering: .relaxed)
-        old.weightSetAtRunTime.store(true, ordering: .relaxed)
+        pool.apply([(old, .adminState(.drain, byOperator: false)), (old, .weight(7, byOperator: true))])
         old.stats.active.store(1, ordering: .relaxed)  // a session still on the old address
 
         // Seen first: resolved at load, so the first lookup is one interval later.

@@ -195,14 +195,14 @@ private func isUp(_ s: ServerRuntime) -> Bool { s.healthy.load(ordering: .relaxe
         checker.watch(pool: pool)
         checker.start()
         guard recorder.waitTransition("m", .wentUp) else { return }
-        m.setAdminState(.maint)
+        pool.apply(.adminState(.maint, byOperator: true), to: m)
         usleep(200_000)  // let a probe in flight finish
         let frozen = recorder.results("m").count
         usleep(500_000)  // a negative check: nothing may happen during five intervals
         #expect(recorder.results("m").count == frozen, "no checks in maint")
-        m.setAdminState(.ready)
+        pool.apply(.adminState(.ready, byOperator: true), to: m)
         guard recorder.wait("m", "checks after maint", { $0.count >= frozen + 2 }) else { return }
-        m.markRemoving()
+        pool.apply(.removing, to: m)
         usleep(200_000)
         let removed = recorder.results("m").count
         usleep(500_000)

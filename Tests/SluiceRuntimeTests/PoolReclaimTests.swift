@@ -34,9 +34,7 @@ import Testing
         #expect(pool.reclaim().isEmpty, "nothing removed, nothing dropped")
 
         b.stats.active.store(1, ordering: .relaxed)  // a session still on b
-        a.markRemoving()
-        b.markRemoving()
-        pool.changed()
+        pool.apply([(a, .removing), (b, .removing)])
         #expect(pool.members.map(\.name) == ["c"])
         #expect(pool.reclaim().map(\.name) == ["a"], "a had no session: dropped at once")
         #expect(pool.allServers.map(\.name) == ["b", "c"], "b drains, still in the table")
@@ -59,8 +57,7 @@ import Testing
             let pool = Self.pool(["a", "b", "c"], balance: balance)
             var view = PoolView(pool)
             let b = pool.allServers[1]
-            b.markRemoving()
-            pool.changed()
+            pool.apply(.removing, to: b)
             _ = pool.add(Self.server("d", 9))
             view.refresh()
             #expect(view.servers.map(\.name) == ["a", "c", "d"], "\(balance)")
@@ -87,7 +84,7 @@ import Testing
         let pool = Self.pool(["a", "b"])
         var view = PoolView(pool)
         let (a, b) = (pool.allServers[0], pool.allServers[1])
-        a.markRemoving()  // no version bump yet: the view is stale
+        a.write(.removing)  // no version bump yet: the view is stale
         for _ in 0..<4 {
             guard case .server(let s) = view.pick(Self.key, avoiding: nil) else {
                 Issue.record("no server")
@@ -101,7 +98,7 @@ import Testing
         // The only server removed: no server at all, not "full" (nobody would free a slot).
         let only = Self.pool(["x"])
         var stale = PoolView(only)
-        only.allServers[0].markRemoving()
+        only.allServers[0].write(.removing)  // no version bump yet: the view is stale
         guard case .none = stale.pick(Self.key, avoiding: nil) else {
             Issue.record("a removed server was handed out or the client queued")
             return
@@ -119,7 +116,7 @@ import Testing
         view.refresh()
         let old = pool.allServers[0]
         _ = pool.add([(Self.server("a", 1), false), (Self.server("d", 2), false)])
-        old.markRemoving()
+        old.write(.removing)  // the reload's second step, not yet published
         guard case .server(let picked) = view.pick(Self.key, avoiding: nil) else {
             Issue.record("no server from a pool with two new members")
             return
@@ -152,8 +149,7 @@ import Testing
         for round in 0..<300 {
             let victim = pool.members[round % 4]
             _ = pool.add(Self.server("n\(round)", round % 250 + 1))
-            victim.markRemoving()
-            pool.changed()
+            pool.apply(.removing, to: victim)
             let dropped = pool.reclaim()
             reclaimed.withLock { $0 += dropped }
         }
@@ -194,8 +190,7 @@ import Testing
             let deadline = Instant.now() + .seconds(5)
             while checker.lastResult(for: a) == nil && Instant.now() < deadline { ProcessControl.sleepMillis(5) }
             #expect(checker.lastResult(for: a) != nil, "a was checked")
-            a.markRemoving()
-            pool.changed()
+            pool.apply(.removing, to: a)
         }
         #expect(shared.reclaimServers() == 1)
         #expect(checker.registry.withLock { $0.known.count } == 1, "only b is still known")
