@@ -1,5 +1,5 @@
 // Health checks: one thread with its own epoll set and timer heap runs every watched
-// server's probe on its schedule (HealthChecker+Loop). This file is the thread-safe face:
+// server's probe on its schedule (CheckLoop). This file is the thread-safe face:
 // watch pools, report observed failures, read the last result; HealthChecker+Apply turns a
 // result into the server's shared state.
 import SluiceCore
