@@ -136,7 +136,7 @@ package final class Supervisor {
             let tick = stopping ? min(20, notifier.tickMillis) : notifier.tickMillis
             _ = epoll.wait(into: &events, timeoutMillis: min(tick, reloadWaitMillis()))
             lookups.wake.drain()
-            view?.housekeeping()
+            view.map { Housekeeping(shared: $0.shared, channels: channels).run() }
             if !stopping, let pools = view?.shared.pools { addresses?.tick(pools, now: Instant.now()) }
             notifier.tick(status: statusLine, workers: channels, logger: logger)
             for ticket in reloads.take() {
