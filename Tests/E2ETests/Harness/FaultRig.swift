@@ -39,8 +39,9 @@ final class FaultRig {
     private let echo: EchoBackend
     private var round: UInt64 = 0
 
-    /// `pools`: the scenario's pool sections (a pool named `echo` is added).
-    init(pools: String, prefix: String = "sluice-faults") throws {
+    /// `pools`: the scenario's pool sections (a pool named `echo` is added); `global`: more
+    /// lines for the global section.
+    init(pools: String, global: String = "", prefix: String = "sluice-faults") throws {
         echo = try EchoBackend(name: "echo")
         let directory = try TempDirectory(prefix: prefix)
         socket = directory.path("admin.sock")
@@ -52,6 +53,7 @@ final class FaultRig {
                 admin-socket \(socket)
                 metrics 127.0.0.1:\(metricsPort)
                 log-sessions on
+            \(global)
             \(pools)
             pool echo
                 bind 127.0.0.1:\(echoPort)
