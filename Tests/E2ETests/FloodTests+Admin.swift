@@ -98,6 +98,8 @@ extension E2E.FloodTests {
             rows = try FloodRig.sessions(socket)
             return rows.count == 4 && streams.allSatisfy { $0.received > 0 }
         }
+        // From here on `b` is only ever drained or ready (it starts in maint).
+        #expect(try rig.admin("set server bulk/b state drain") == "OK\n")
         let truth = Truth(pid: Int(sluice.pid), sessions: 4, ids: Set(rows.compactMap { $0["id"] as? Int }),
                           help: try rig.admin("help"))
 

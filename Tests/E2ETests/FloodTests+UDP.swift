@@ -42,7 +42,7 @@ extension E2E.FloodTests {
                 bind 127.0.0.1:\(udpPort)
                 mode udp
                 maxconn \(cap)
-                timeout udp-flow 500ms
+                timeout udp-flow 1s
                 server ns 127.0.0.1:\(ns.port)
             """, prefix: "sluice-udp-flood")
         let (sluice, socket, metricsPort, pid) = (rig.sluice, rig.socket, rig.metricsPort, rig.sluice.pid)
