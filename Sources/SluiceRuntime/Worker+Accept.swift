@@ -59,16 +59,15 @@ extension Worker {
     /// `liveSessions`).
     mutating func startSession(_ fd: FD, peer: IPEndpoint, pool index: Int) {
         let pool = pools[index].pool
-        if shared.active.wrappingAdd(1, ordering: .relaxed).newValue > shared.maxconn.load(ordering: .relaxed) {
-            shared.active.wrappingSubtract(1, ordering: .relaxed)
+        guard shared.active.increment(upTo: shared.maxconn.load(ordering: .relaxed)) else {
             channel.liveSessions.wrappingSubtract(1, ordering: .relaxed)
             reject(fd, pool: pool, .maxconn, peer: peer)
             return
         }
-        let poolCurrent = pool.stats.current.wrappingAdd(1, ordering: .relaxed).newValue
         let poolCap = pools[index].settings.maxconn
-        if poolCap > 0 && poolCurrent > poolCap {
-            pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
+        if poolCap == 0 {
+            pool.stats.current.wrappingAdd(1, ordering: .relaxed)
+        } else if !pool.stats.current.increment(upTo: poolCap) {
             shared.active.wrappingSubtract(1, ordering: .relaxed)
             channel.liveSessions.wrappingSubtract(1, ordering: .relaxed)
             reject(fd, pool: pool, .maxconn, peer: peer)

@@ -124,8 +124,9 @@ extension Worker {
         let pool = pools[index].pool
         // Validation gives every udp pool a cap; 0 only from a hand-built configuration.
         let cap = pools[index].settings.maxconn
-        if pool.stats.current.wrappingAdd(1, ordering: .relaxed).newValue > cap && cap > 0 {
-            pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
+        if cap == 0 {
+            pool.stats.current.wrappingAdd(1, ordering: .relaxed)
+        } else if !pool.stats.current.increment(upTo: cap) {
             pool.stats.reject(.maxconn)
             return nil
         }

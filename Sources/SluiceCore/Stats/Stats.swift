@@ -15,6 +15,22 @@ package enum RejectReason: Int, CaseIterable, Sendable {
     }
 }
 
+extension Atomic where Value == Int {
+    /// Counts one more unless the count is already at `cap`. One compare-and-swap, never an
+    /// add undone after the check: readers (`show info`, metrics, another worker's check)
+    /// would see the count past the cap for that instant, and a client could be refused
+    /// while a slot was free.
+    package func increment(upTo cap: Int) -> Bool {
+        var current = load(ordering: .relaxed)
+        while current < cap {
+            let (exchanged, original) = compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+}
+
 package final class PoolStats: Sendable {
     package let current = Atomic<Int>(0)
     package let total = Atomic<UInt64>(0)

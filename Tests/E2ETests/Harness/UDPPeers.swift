@@ -104,7 +104,7 @@ final class UDPEchoBackend: Sendable {
 }
 
 /// A UDP client bound to `source` (any address of 127/8), talking to one address.
-final class UDPClient {
+final class UDPClient: Sendable {
     let fd: Int32
     let target: SocketAddress
 
