@@ -30,7 +30,12 @@ enum ProbeRun {
             sendScript(rest, piece: piece)
         case let k:
             guard let (kind, replies) = cannedKind(k, rest) else { return }
-            runScript(Probes.script(for: kind)!, replies, piece: piece)
+            let script = Probes.script(for: kind)!
+            // Any password goes out as one RESP bulk string, byte for byte.
+            if case .redis(let password?) = kind, case .send(let auth) = script.steps[0] {
+                precondition(RESPArray.parse(auth) == [Array("AUTH".utf8), Array(password.utf8)], "AUTH command \(auth)")
+            }
+            runScript(script, replies, piece: piece)
         }
     }
 

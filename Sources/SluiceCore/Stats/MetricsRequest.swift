@@ -27,6 +27,9 @@ package struct MetricsRequestReader: Sendable {
     package static let maxHeadBytes = 8192
     private var head: [UInt8] = []
     private var overflowed = false
+    /// Where the next search for the head's end starts: a request sent a byte at a time is
+    /// scanned once, not once per byte.
+    private var scanned = 0
 
     package init() {}
 
@@ -35,15 +38,17 @@ package struct MetricsRequestReader: Sendable {
         let room = Self.maxHeadBytes - head.count
         if bytes.count > room { overflowed = true }
         head.append(contentsOf: bytes.prefix(max(0, room)))
-        if let end = Self.headEnd(head) { return .request(Self.parse(head[..<end])) }
+        if let end = Self.headEnd(head, from: scanned) { return .request(Self.parse(head[..<end])) }
+        // An end may start in the last two bytes and finish in the next read.
+        scanned = max(0, head.count - 2)
         if overflowed { return .request(.tooLarge) }
         if eof { return head.isEmpty ? .close : .request(.incomplete) }
         return .needMore
     }
 
     /// Index just past the blank line ending the head (`\r\n\r\n`, or bare `\n\n`), if present.
-    package static func headEnd(_ bytes: [UInt8]) -> Int? {
-        var i = 0
+    package static func headEnd(_ bytes: [UInt8], from start: Int = 0) -> Int? {
+        var i = start
         while i < bytes.count {
             if bytes[i] == 0x0A {
                 if i + 1 < bytes.count && bytes[i + 1] == 0x0A { return i + 2 }
