@@ -1,5 +1,6 @@
 // The `session` target: the real Worker (one, in-process, turned by the fuzzer through its
-// `turn` seam) proxying real loopback clients to two real backend listeners, driven by an
+// `turn` seam) proxying real loopback clients to two real backend listeners (and a third
+// server that refuses, whose clients are reset), driven by an
 // input-chosen sequence of events: clients connect, either side sends (small, bulk or one
 // urgent byte), reads, half-closes, resets or closes; the loop turns; timers expire (the
 // clock passed to `turn` jumps past `timeout idle`); a server's sessions are killed; the
@@ -23,7 +24,8 @@ import SluiceSys
 /// connection nobody can pair. A server that resets before the worker saw its connect
 /// complete then ends the session (client reset), a path the target covers.
 /// Sockets every run of the process shares (binding per input would churn ports): sluice's
-/// listener and the listeners of two backend servers.
+/// listener, the listeners of two backend servers, and a port where nothing listens (a third
+/// server whose connects are refused: the client is reset).
 struct SessionRig: Sendable {
     static let shared = SessionRig()
     /// One logger for the process: each has a writer thread and an eventfd.
@@ -46,6 +48,10 @@ struct SessionRig: Sendable {
         (front, frontPort) = f
         backends = b.map(\.0)
         backendPorts = b.map(\.1)
+        // Where nothing listens: server c's connects are refused.
+        let gone = listen()
+        gone.0.close()
+        let closed = gone.1
         configs = ["4k", "64k"].flatMap { pipe in
             ["off", "v1", "v2"].map { proxy in
                 let text = """
@@ -63,6 +69,7 @@ struct SessionRig: Sendable {
                         retries 0
                         server a 127.0.0.1:\(b[0].1)
                         server b 127.0.0.1:\(b[1].1)
+                        server c 127.0.0.1:\(closed)
 
                     """
                 return try! ConfigLoader.load(text: text, file: "fuzz.conf", resolve: { _ in nil }).get()
@@ -180,11 +187,12 @@ struct SessionRun: ~Copyable {
                 if proxy != .off { readProxyHeader(pair) }
                 return
             }
-            // Refused (out of local ports, say): the client is reset, never left hanging.
+            // Refused (server c, or out of local ports): the client is reset, never left
+            // hanging. Nothing else can arrive before the pairing: no backend sent yet.
             var probe: [UInt8] = []
-            if attempt > 100, case .wouldBlock? = try? client.receive(appendingTo: &probe, max: 1) {
+            if attempt > 0, case .wouldBlock? = try? client.receive(appendingTo: &probe, max: 1) {
                 continue
-            } else if attempt > 100 {
+            } else if attempt > 0 {
                 client.close()
                 return
             }
