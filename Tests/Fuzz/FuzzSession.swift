@@ -246,6 +246,11 @@ struct SessionRun: ~Copyable {
             precondition((try? Socket.accept(listener, peer: &peer)) == .some(nil), "a backend connection nobody asked for")
         }
         precondition(worker.sessions.live == 0, "sessions left after every side half-closed: \(describeLive())")
+        // Each session ended once: every count a session start took is given back.
+        let pool = shared.allPools[0]
+        let counts = [shared.active.load(ordering: .relaxed), pool.stats.current.load(ordering: .relaxed),
+                      channel.liveSessions.load(ordering: .relaxed)] + pool.allServers.map { $0.stats.active.load(ordering: .relaxed) }
+        precondition(counts.allSatisfy { $0 == 0 }, "session counts not back to 0 (global, pool, worker, servers): \(counts)")
         for p in pairs {
             precondition(p.client.ended && p.backend.ended, "session \(p.id): a side never saw EOF or a reset")
             guard p.intact else { continue }
