@@ -115,15 +115,18 @@ test-tsan: test-deps
 		cat $(TSAN_REPORTS)/tsan*; echo "ThreadSanitizer reported the above"; exit 1; \
 	else echo "ThreadSanitizer: no report"; fi
 
-# Coverage-guided fuzzing (libFuzzer + ASan) of the parsers that read outside bytes (Tests/Fuzz):
+# Coverage-guided fuzzing (libFuzzer + ASan) of the parsers and state machines that see outside
+# bytes or outside order (Tests/Fuzz; `session` drives a real worker over loopback):
 # each target runs FUZZ_SECONDS from the committed seeds in Tests/Fuzz/corpus/TARGET; what it
 # learns stays in .build-fuzz/corpus. A finding stops the run with its input saved as
 # .build-fuzz/crashes/TARGET-crash-...: replay it with
 #   SLUICE_FUZZ_TARGET=TARGET .build-fuzz/debug/sluice-fuzz FILE
 # then add it to Tests/Fuzz/corpus/TARGET and to a regression test. `make test` runs each briefly.
+# SWIFT_BACKTRACE=enable=no: libFuzzer and ASan report a trap themselves; Swift's backtracer,
+# spawned on a trap, was seen outliving the fuzzer by minutes with its output still open.
 FUZZ_SECONDS ?= 60
 TEST_FUZZ_SECONDS ?= 20
-FUZZ_TARGETS ?= config admin statefile probe proxy pump
+FUZZ_TARGETS ?= config admin statefile probe proxy pump metrics session
 FUZZ_BUILD = .build-fuzz
 fuzz: build-deps
 	set -o pipefail; SLUICE_FUZZ=1 $(SWIFT) build --build-path $(FUZZ_BUILD) --product sluice-fuzz \
@@ -132,7 +135,7 @@ fuzz: build-deps
 	@set -e; mkdir -p $(FUZZ_BUILD)/crashes; \
 	for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
-		if SLUICE_FUZZ_TARGET=$$t $(FUZZ_BUILD)/debug/sluice-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		if SWIFT_BACKTRACE=enable=no SLUICE_FUZZ_TARGET=$$t $(FUZZ_BUILD)/debug/sluice-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 			-rss_limit_mb=2048 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- \
 			$(FUZZ_BUILD)/corpus/$$t Tests/Fuzz/corpus/$$t > $(FUZZ_BUILD)/$$t.log 2>&1; then \
 			echo "fuzz $$t: $$(grep -E '^Done' $(FUZZ_BUILD)/$$t.log), no finding"; \

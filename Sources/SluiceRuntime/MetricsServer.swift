@@ -47,72 +47,34 @@ package final class MetricsServer: Sendable {
 struct MetricsService: OneShotService {
     let rendering: MetricsRendering
 
-    static let maxHeadBytes = 8192
-
     struct Pending {
-        var head: [UInt8] = []
+        var reader = MetricsRequestReader()
     }
 
     func accepted(_ fd: FD) -> Pending { Pending() }
 
     func received(_ pending: inout Pending, _ bytes: [UInt8], eof: Bool) -> OneShotStep {
-        pending.head += bytes
-        if let end = MetricsService.headEnd(pending.head) {
-            return .reply(respond(to: Array(pending.head[..<end])))
+        switch pending.reader.feed(bytes, eof: eof) {
+        case .needMore: .needMore
+        case .close: .close
+        case .request(let request): .reply(respond(to: request))
         }
-        if pending.head.count > Self.maxHeadBytes {
-            return .reply(Self.response(400, "Bad Request", "request header too large\n"))
-        }
-        if eof {
-            return pending.head.isEmpty ? .close : .reply(Self.response(400, "Bad Request", "incomplete request\n"))
-        }
-        return .needMore
     }
 
     func timedOut(_ pending: Pending) -> OneShotReply? {
         Self.response(408, "Request Timeout", "request not received in time\n")
     }
 
-    /// Index just past the blank line ending the head (`\r\n\r\n`, or bare `\n\n`), if present.
-    static func headEnd(_ bytes: [UInt8]) -> Int? {
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == 0x0A {
-                if i + 1 < bytes.count && bytes[i + 1] == 0x0A { return i + 2 }
-                if i + 2 < bytes.count && bytes[i + 1] == 0x0D && bytes[i + 2] == 0x0A { return i + 3 }
-            }
-            i += 1
+    func respond(to request: MetricsRequest) -> OneShotReply {
+        switch request {
+        case .metrics(let headOnly): rendering.response(headOnly: headOnly)
+        case .notFound: Self.response(404, "Not Found", "try /metrics\n")
+        case .methodNotAllowed:
+            Self.response(405, "Method Not Allowed", "only GET and HEAD\n", extra: "Allow: GET, HEAD\r\n")
+        case .malformed: Self.response(400, "Bad Request", "malformed request\n")
+        case .tooLarge: Self.response(400, "Bad Request", "request header too large\n")
+        case .incomplete: Self.response(400, "Bad Request", "incomplete request\n")
         }
-        return nil
-    }
-
-    func respond(to head: [UInt8]) -> OneShotReply {
-        let bad = Self.response(400, "Bad Request", "malformed request\n")
-        // Header bytes must be printable ASCII, blanks, CR or LF.
-        guard head.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A }) else {
-            return bad
-        }
-        // Split on bytes: as Characters, "\r\n" is one grapheme and would not split on "\n".
-        let lines = head.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
-            String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
-        }
-        guard let requestLine = lines.first else { return bad }
-        let parts = requestLine.split(separator: " ", omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, parts[0].utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }),
-            parts[1].hasPrefix("/"), parts[2] == "HTTP/1.1" || parts[2] == "HTTP/1.0"
-        else { return bad }
-        for header in lines.dropFirst() where !header.isEmpty {
-            guard let colon = header.firstIndex(of: ":"), colon != header.startIndex,
-                !header[..<colon].contains(" ")
-            else { return bad }
-        }
-        let method = parts[0]
-        guard method == "GET" || method == "HEAD" else {
-            return Self.response(405, "Method Not Allowed", "only GET and HEAD\n", extra: "Allow: GET, HEAD\r\n")
-        }
-        let path = parts[1].split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-        guard path == "/metrics" else { return Self.response(404, "Not Found", "try /metrics\n") }
-        return rendering.response(headOnly: method == "HEAD")
     }
 
     static func response(

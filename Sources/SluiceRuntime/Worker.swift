@@ -109,16 +109,7 @@ struct Worker: ~Copyable {
             #if DEBUG
             if let wedgeAt, now >= wedgeAt { debugWedge() }
             #endif
-            let timeout = nextTimeoutMillis()
-            let n = epoll.wait(into: &events, timeoutMillis: timeout)
-            now = Instant.now()
-            channel.heartbeat.add(1, ordering: .relaxed)
-            for i in 0..<n {
-                dispatch(events.data(at: i), events.events(at: i))
-            }
-            fireTimers()
-            fireFlowTimers()
-            checkShutdown()
+            turn(timeoutMillis: nextTimeoutMillis())
         }
         // A hand-off that raced with the shutdown deadline: close it rather than leak it.
         channel.takeAll(into: &mailbox)
@@ -136,6 +127,22 @@ struct Worker: ~Copyable {
             }
         }
         pipes.closeAll()
+    }
+
+    /// One turn of the loop: wait, dispatch, timers, shutdown check. A seam for the `session`
+    /// fuzz target (Tests/Fuzz), which turns a real worker itself and passes a clock it moves
+    /// forward to expire timers without waiting; `run()` passes the real one. Per turn, not
+    /// per byte.
+    mutating func turn(timeoutMillis: Int, clock: () -> Instant = Instant.now) {
+        let n = epoll.wait(into: &events, timeoutMillis: timeoutMillis)
+        now = clock()
+        channel.heartbeat.add(1, ordering: .relaxed)
+        for i in 0..<n {
+            dispatch(events.data(at: i), events.events(at: i))
+        }
+        fireTimers()
+        fireFlowTimers()
+        checkShutdown()
     }
 
     private func nextTimeoutMillis() -> Int {
