@@ -17,10 +17,11 @@ final class OneShotReply: Sendable {
 struct OneShotReplyLedger {
     private var holders: [ObjectIdentifier: Int] = [:]
     private(set) var bytes = 0
-    /// A large reply was let go since the last `takeLargeRelease()`: freed heap worth returning.
-    private var largeReleased = false
+    /// Bytes of replies let go since the last `takeLargeRelease()`: many replies just under
+    /// `largeReply` (40 unread `show metrics` of 850 KiB) pin as much heap as one large one.
+    private var releasedSinceTrim = 0
 
-    /// Replies at least this large are worth giving back to the kernel once freed.
+    /// Freed replies adding up to this much are worth giving back to the kernel.
     static var largeReply: Int { 1 << 20 }
 
     mutating func hold(_ reply: OneShotReply) {
@@ -40,15 +41,16 @@ struct OneShotReplyLedger {
         }
         holders[id] = nil
         bytes -= reply.count
-        if reply.count >= Self.largeReply { largeReleased = true }
+        releasedSinceTrim += reply.count
         // A dictionary keeps its peak capacity after removals; start over once it is empty.
         if holders.isEmpty { holders = [:] }
     }
 
-    /// True once after a large reply was released and nothing is held any more.
+    /// True once after replies adding up to `largeReply` were released and nothing is held
+    /// any more.
     mutating func takeLargeRelease() -> Bool {
-        guard largeReleased, holders.isEmpty else { return false }
-        largeReleased = false
+        guard releasedSinceTrim >= Self.largeReply, holders.isEmpty else { return false }
+        releasedSinceTrim = 0
         return true
     }
 }
