@@ -8,7 +8,9 @@ Usage (from the repository root, sluice built with `swift build -c release`):
 Thresholds: SOAK_RSS_SLOPE_MAX (KiB/min, default 64); SOAK_FD_DRIFT_MAX (fds, default 16): the
 fitted fd slope times the fitted window may not exceed it (the fd count moves with the sessions
 open at each sample, so a short window needs a looser per-minute bound than a long one).
-SOAK_KEEP_TMP=1 keeps the temp dir (config, logs) for a post-mortem.
+SOAK_KEEP_TMP=1 keeps the temp dir (config, logs) for a post-mortem. SOAK_SEED (default 42) seeds
+the chaos and the clients' payloads; SOAK_CHAOS=kill_echo,health_flap,drain,add_del,kill_redis,reload
+(the default: all) picks the kinds of chaos, to narrow down a failure.
 """
 import argparse
 import json
@@ -48,7 +50,7 @@ def wait_quiet(env, sampler, deadline_s=60):
     """After the clients stopped: wait until sluice reports no session and no queue anywhere."""
     deadline = time.monotonic() + deadline_s
     while True:
-        s = sampler.take()
+        s = sampler.take(record=False)
         busy = s is None or s["sessions_current"] != 0 or any(p["current"] or p["queue"] for p in s["pools"].values())
         if not busy:
             servers = env.admin_json("show servers")
@@ -76,6 +78,11 @@ def main():
     duration = env_float("SOAK_SECONDS", 600)
     rss_max = env_float("SOAK_RSS_SLOPE_MAX", 64.0)
     fd_drift = env_float("SOAK_FD_DRIFT_MAX", 16.0)
+    seed = int(env_float("SOAK_SEED", 42))
+    kinds = tuple(k for k in os.environ.get("SOAK_CHAOS", ",".join(Chaos.KINDS)).split(",") if k)
+    unknown = [k for k in kinds if k not in Chaos.KINDS]
+    if unknown:
+        sys.exit(f"SOAK_CHAOS: unknown {unknown}; known: {','.join(Chaos.KINDS)}")
     warmup = min(300.0, max(30.0, 0.2 * duration))
     every = max(2.0, min(10.0, duration / 300))
     if not os.path.exists(SLUICE_BIN):
@@ -94,7 +101,7 @@ def main():
     events, tally = soak_load.Events(), soak_load.Tally()
     res = {"commit": git("rev-parse", "--short=12", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
            "branch": git("rev-parse", "--abbrev-ref", "HEAD"), "duration_s": duration, "warmup_s": warmup,
-           "sample_every_s": every, "thresholds": {"rss_kib_per_min": rss_max, "fd_drift": fd_drift,
+           "sample_every_s": every, "seed": seed, "chaos_kinds": list(kinds), "thresholds": {"rss_kib_per_min": rss_max, "fd_drift": fd_drift,
                                                           "fds_per_min": fd_drift / max(1e-9, (duration - warmup) / 60)},
            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
            "sluice_version": run([SLUICE_BIN, "--version"], timeout=10, check=False).stdout.strip()}
@@ -112,8 +119,8 @@ def main():
         sampler.take()
         res["idle_before"] = sampler.samples[-1] if sampler.samples else None
         sampler.start()
-        chaos = Chaos(env, events, stop_chaos)
-        threads = soak_load.start(env, stop_load, tally, events)
+        chaos = Chaos(env, events, stop_chaos, seed=seed, kinds=kinds)
+        threads = soak_load.start(env, stop_load, tally, events, seed=seed)
         chaos.start()
         busy0, cpu0 = machine_busy(), cpu_times([env.sluice.pid])
         next_log = t0 + 60
@@ -148,6 +155,7 @@ def main():
         try:
             metrics = env.admin("show metrics")
             res["rejected"] = metric_values(metrics, "sluice_rejected_total")
+            res["bytes"] = metric_values(metrics, "sluice_bytes_total")
             res["pools_after"] = env.admin_json("show pools")
         except (OSError, ValueError) as e:
             res["rejected"], res["pools_after"] = {}, None

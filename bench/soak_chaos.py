@@ -13,7 +13,9 @@ from lib import log
 
 
 class Chaos:
-    def __init__(self, env, events, stop, interval=2.0, reload_every=5.0, seed=42):
+    KINDS = ("kill_echo", "health_flap", "drain", "add_del", "kill_redis", "reload")
+
+    def __init__(self, env, events, stop, interval=2.0, reload_every=5.0, seed=42, kinds=KINDS):
         self.env, self.events, self.stop = env, events, stop
         self.interval, self.reload_every = interval, reload_every
         self.rnd = random.Random(seed)
@@ -26,6 +28,7 @@ class Chaos:
         self.drained = {}  # pool -> server
         self.added = 0
         self.last_redis_kill = 0.0
+        self.kinds = kinds
         self.thread = threading.Thread(target=self.loop, daemon=True)
 
     def count(self, what, n=1):
@@ -159,20 +162,21 @@ class Chaos:
                 log(f"chaos: {label}: {e}")
 
     def loop(self):
-        actions = [(self.kill_echo, 2), (self.health_flap, 2), (self.drain, 3), (self.add_del, 2), (self.kill_redis, 1)]
+        actions = [(a, w) for a, w in ((self.kill_echo, 2), (self.health_flap, 2), (self.drain, 3), (self.add_del, 2),
+                                       (self.kill_redis, 1)) if a.__name__ in self.kinds]
         next_event = time.monotonic() + self.interval
         next_reload = time.monotonic() + self.reload_every
         while not self.stop.is_set():
             now = time.monotonic()
             self.run_due()
             try:
-                if now >= next_event:
+                if now >= next_event and actions:
                     next_event = now + self.interval
                     for _ in range(3):
                         fn = self.rnd.choices([a for a, _ in actions], [w for _, w in actions])[0]
                         if fn():
                             break
-                if now >= next_reload:
+                if now >= next_reload and "reload" in self.kinds:
                     next_reload = now + self.reload_every
                     self.reload()
             except Exception as e:

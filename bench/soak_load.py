@@ -48,7 +48,7 @@ class Tally:
     """Per-kind outcome counts and the first failures, for the report."""
 
     KEYS = ("connections", "ok", "checked_bytes", "sent_bytes", "mismatch", "cut_by_kill", "cut_unexplained",
-            "nohello_kill", "nohello", "connect_error")
+            "nohello_kill", "nohello", "connect_error", "hello_bytes")
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -136,6 +136,7 @@ def echo_session(kind, port, payload, tally, events, pace=None):
         s.close()
     tally.add(kind, "sent_bytes", sent)
     tally.add(kind, "checked_bytes", recvd)
+    tally.add(kind, "hello_bytes", len(got_hello))
     if err and err.startswith(("wrong byte", "bad hello")):
         tally.fail(kind, f"{err} (incarnation {incarnation}, sent {sent})")
         return
@@ -263,7 +264,7 @@ def pg_loop(pg_bin, port, stop, tally, seconds=10):
         stop.wait(0.5)
 
 
-def start(env, stop, tally, events):
+def start(env, stop, tally, events, seed=42):
     """All client threads; returns them (joined by the caller after `stop`)."""
     threads = []
 
@@ -273,9 +274,9 @@ def start(env, stop, tally, events):
         threads.append(t)
 
     for i in range(3):
-        go(bulk_loop, env.listen["bulk"], stop, tally, events, 1000 + i, 2 << 20)
+        go(bulk_loop, env.listen["bulk"], stop, tally, events, seed * 1000 + i, 2 << 20)
     for i in range(2):
-        go(short_loop, env.listen["short"], stop, tally, events, 2000 + i, 25)
+        go(short_loop, env.listen["short"], stop, tally, events, seed * 1000 + 100 + i, 25)
     go(redis_loop, env.listen["redis"], stop, tally, events)
     go(pg_loop, env.pg_bin, env.listen["pg"], stop, tally)
     return threads

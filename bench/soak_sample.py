@@ -44,7 +44,9 @@ class Sampler:
         self.died = None
         self.thread = threading.Thread(target=self.loop, daemon=True)
 
-    def take(self):
+    def take(self, record=True):
+        """One sample (None when sluice is gone or does not answer); record=False keeps it out of
+        the series (the wind-down after the load is not part of the trend)."""
         if self.env.sluice.poll() is not None:
             if self.died is None:
                 self.died = f"sluice exited with {self.env.sluice.returncode} at t={time.monotonic() - self.t0:.0f}s"
@@ -55,7 +57,8 @@ class Sampler:
         except (OSError, ValueError, KeyError) as e:
             self.errors.append(f"t={time.monotonic() - self.t0:.0f}s: {e}")
             return None
-        self.samples.append(s)
+        if record:
+            self.samples.append(s)
         return s
 
     def loop(self):
