@@ -71,6 +71,20 @@ def metric_values(text, name):
     return out
 
 
+def log_levels(path):
+    """Lines of sluice's log by level (`TIME LEVEL key=value ...`)."""
+    out = {}
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                parts = line.split(None, 2)
+                lvl = parts[1] if len(parts) > 1 and parts[1] in ("error", "warn", "info", "debug") else "other"
+                out[lvl] = out.get(lvl, 0) + 1
+    except OSError:
+        pass
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
@@ -173,6 +187,7 @@ def main():
         procs.stop(env.sluice, timeout=15)
         res["sluice_exit"] = env.sluice.returncode if alive else f"died earlier ({env.sluice.returncode})"
         res["sluice_log_tail"] = env.sluice_log(4000)
+        res["sluice_log_levels"] = log_levels(os.path.join(tmp, "sluice.log"))
         res["checks"] = soak_report.checks(res)
         res["wall_s"] = round(time.monotonic() - started, 1)
         os.makedirs(args.out, exist_ok=True)

@@ -73,6 +73,21 @@ def checks(res):
             rows.append(f"{k}: sluice {theirs:,} sessions, clients {mine:,} connections")
             ok = ok and theirs == mine
         out.append(check("session counters consistent", ok, "; ".join(rows)))
+    by = res.get("bytes") or {}
+    rows, ok = [], bool(by)
+    for k in ECHO_KINDS:
+        d = c.get(k, {})
+        bi = by.get(f'{{pool="{k}",direction="in"}}', 0)
+        bo = by.get(f'{{pool="{k}",direction="out"}}', 0)
+        sent, recv = d.get("sent_bytes", 0), d.get("checked_bytes", 0) + d.get("hello_bytes", 0)
+        broken = d.get("cut_by_kill", 0) + d.get("nohello_kill", 0) + d.get("nohello", 0)
+        exact = bi == sent and bo == recv
+        ok = ok and bi <= sent and bo >= recv and (exact or broken > 0)
+        rows.append(f"{k}: in {bi:,.0f} vs sent {sent:,}, out {bo:,.0f} vs received {recv:,}"
+                    + ("" if exact else f" ({broken} sessions cut or refused)"))
+    out.append(check("byte counters match the clients'", ok,
+                     "sluice never counts more in than the clients sent nor less out than they received, and "
+                     "exactly as much when no session of the pool was cut; " + "; ".join(rows)))
     refused = {k: (c.get(k, {}).get("nohello", 0), rejected(res, k)) for k in ECHO_KINDS}
     out.append(check("refusals accounted for", all(a <= b for a, b in refused.values()),
                      "; ".join(f"{k}: {a} closed before a backend answered (no kill near), sluice counted {b:.0f} rejected"
@@ -251,6 +266,9 @@ def write(res, out):
     L += ["", f"Seen by the sampler: {downs} times more servers were down than at the sample before; "
           f"at most {max((s['servers_down'] for s in samples), default=0)} servers down and "
           f"{max((s['servers_not_ready'] for s in samples), default=0)} not ready (drain/maint/removing) at once.", ""]
+    lv = res.get("sluice_log_levels") or {}
+    L += [f"sluice's log (`log-level warn`): " + (", ".join(f"{n:,} {k}" for k, n in sorted(lv.items())) or "empty")
+          + " lines (warn: servers going down, failed connects while a backend was dead).", ""]
     if res["failures"] or res["chaos_errors"] or res["sample_errors"]:
         L += ["## Failures and errors (first ones)", ""]
         L += [f"- {x}" for x in res["failures"] + res["chaos_errors"] + res["sample_errors"]] + [""]
