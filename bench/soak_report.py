@@ -196,7 +196,7 @@ def write(res, out):
          f"a sample every {res['sample_every_s']:.0f} s. The machine (2 cores, shared with other work) was "
          f"{res.get('machine_busy_pct', '?')} % busy during the load (load average at the end "
          f"{' '.join(res.get('loadavg_end', []))}); sluice used {res.get('sluice_cpu_s', '?')} CPU-seconds. Produced by `make soak SOAK_SECONDS={res['duration_s']:.0f}` "
-         "(bench/soak.py), seed {res.get('seed', '?')}, chaos kinds "
+         f"(bench/soak.py), seed {res.get('seed', '?')}, chaos kinds "
          f"{','.join(res.get('chaos_kinds', []))}; raw data in [soak.json](soak.json).", "",
          "## Checks", "", "| check | result | figures |", "|---|---|---|"]
     L += [f"| {x['name']} | {'✅' if x['ok'] else '❌'} | {x['detail']} |" for x in cs]
