@@ -156,8 +156,9 @@ bench:
 # reloaded every 5 s. Samples sluice's RSS, fds and counters; writes bench/results/soak.{md,json,svg}
 # and exits non-zero when RSS or fds trend up after warm-up (SOAK_RSS_SLOPE_MAX KiB/min,
 # SOAK_FD_DRIFT_MAX fds), a byte comes back wrong, the counters disagree or sluice died.
-# About 15 s of setup and 20 s of wind-down around SOAK_SECONDS; SOAK_KEEP_TMP=1 keeps the temp
-# dir (config, state file, every log). See docs/testing.md, "Soak".
+# Takes SOAK_SECONDS plus about 5 s of setup (initdb included) and 10-30 s of wind-down (the
+# paced bulk sessions finish); SOAK_KEEP_TMP=1 keeps the temp dir (config, state file, every log);
+# SOAK_SEED and SOAK_CHAOS replay and narrow a failure. See docs/testing.md, "Soak".
 soak:
 	$(call ensure-packages,$(SOAK_PACKAGES))
 	$(SWIFT) build -c release
