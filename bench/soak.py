@@ -97,7 +97,7 @@ def main():
     unknown = [k for k in kinds if k not in Chaos.KINDS]
     if unknown:
         sys.exit(f"SOAK_CHAOS: unknown {unknown}; known: {','.join(Chaos.KINDS)}")
-    warmup = min(300.0, max(30.0, 0.2 * duration))
+    warmup = min(300.0, max(30.0, 0.2 * duration), duration / 2)
     every = max(2.0, min(10.0, duration / 300))
     if not os.path.exists(SLUICE_BIN):
         sys.exit(f"{SLUICE_BIN} not found: run `swift build -c release` first")
