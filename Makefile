@@ -23,6 +23,10 @@ RUN_PACKAGES  = $(BUILD_PACKAGES) python3
 # separately, in libnginx-mod-stream).
 BENCH_PACKAGES = $(BUILD_PACKAGES) python3 haproxy nginx libnginx-mod-stream iperf3 wrk redis-server redis-tools postgresql
 QUICK ?=
+# The soak's backends and load generators: redis-server, redis-benchmark (redis-tools),
+# PostgreSQL 15 with pgbench (postgresql -> postgresql-15).
+SOAK_PACKAGES = $(BUILD_PACKAGES) python3 redis-server redis-tools postgresql
+SOAK_SECONDS ?= 600
 
 SHELL := /bin/bash
 
@@ -39,7 +43,7 @@ define ensure-packages
 	fi
 endef
 
-.PHONY: all build build-deps run test test-deps check clean install uninstall bench fuzz test-asan test-tsan
+.PHONY: all build build-deps run test test-deps check clean install uninstall bench soak fuzz test-asan test-tsan
 
 all: build
 
@@ -151,6 +155,21 @@ bench:
 	$(call ensure-packages,$(BENCH_PACKAGES))
 	$(SWIFT) build -c release
 	QUICK=$(QUICK) /usr/bin/python3 bench/run.py
+
+# Soak (reliability over time): SOAK_SECONDS (default 600) of bulk and short echo sessions
+# (every byte checked), redis-benchmark and pgbench through one sluice, while echo and redis
+# backends are killed and restarted, health checks fail and recover, servers are drained,
+# put in maint, added and deleted over the admin socket, and the config is rewritten and
+# reloaded every 5 s. Samples sluice's RSS, fds and counters; writes bench/results/soak.{md,json,svg}
+# and exits non-zero when RSS or fds trend up after warm-up (SOAK_RSS_SLOPE_MAX KiB/min,
+# SOAK_FD_DRIFT_MAX fds), a byte comes back wrong, the counters disagree or sluice died.
+# Takes SOAK_SECONDS plus about 5 s of setup (initdb included) and 10-30 s of wind-down (the
+# paced bulk sessions finish); SOAK_KEEP_TMP=1 keeps the temp dir (config, state file, every log);
+# SOAK_SEED and SOAK_CHAOS replay and narrow a failure. See docs/testing.md, "Soak".
+soak:
+	$(call ensure-packages,$(SOAK_PACKAGES))
+	$(SWIFT) build -c release
+	SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 bench/soak.py
 
 check: build
 	$(RELEASE_BIN)/sluice -c -f $(CONF)

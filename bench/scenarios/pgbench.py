@@ -8,28 +8,43 @@ from lib import BenchError, Meter, free_port, log, run, wait_port
 from scenarios import add_cpu_split, cpu_split, metric
 
 
-def run_scenario(ctx):
-    pgdir = os.path.join(ctx.tmp, "pg")
+def start_cluster(tmp, pg_bin, max_connections=200):
+    """initdb and start a cluster as `postgres` in TMP/pg; returns (port, pg_ctl prefix for stop_cluster).
+    Also used by the soak (bench/soak_env.py)."""
+    pgdir = os.path.join(tmp, "pg")
     data = os.path.join(pgdir, "data")
     os.makedirs(data)
     os.chmod(pgdir, 0o755)
     shutil.chown(data, "postgres", "postgres")
     os.chmod(data, 0o700)
     port = free_port()
-    b = ctx.pg_bin
-    run(["su", "postgres", "-c", f"{b}/initdb -D {data} -A trust"], timeout=120)
-    ctl = f"{b}/pg_ctl -D {data} -l {data}/server.log"
+    run(["su", "postgres", "-c", f"{pg_bin}/initdb -D {data} -A trust"], timeout=120)
+    ctl = f"{pg_bin}/pg_ctl -D {data} -l {data}/server.log"
     run(["su", "postgres", "-c",
-         f"{ctl} -o '-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=200' -w -t 60 start"],
+         f"{ctl} -o '-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections={max_connections}' -w -t 60 start"],
         timeout=90)
     try:
         wait_port(port)
-        run([f"{b}/pgbench", "-i", "-s", "2", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "postgres"], timeout=120)
+    except BenchError:
+        stop_cluster(ctl)
+        raise
+    return port, ctl
+
+
+def stop_cluster(ctl):
+    r = run(["su", "postgres", "-c", f"{ctl} -m immediate -t 30 stop"], timeout=60, check=False)
+    if r.returncode != 0:
+        log(f"pg_ctl stop: {r.stdout} {r.stderr}")
+
+
+def run_scenario(ctx):
+    port, ctl = start_cluster(ctx.tmp, ctx.pg_bin)
+    try:
+        run([f"{ctx.pg_bin}/pgbench", "-i", "-s", "2", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "postgres"],
+            timeout=120)
         return measure(ctx, port)
     finally:
-        r = run(["su", "postgres", "-c", f"{ctl} -m immediate -t 30 stop"], timeout=60, check=False)
-        if r.returncode != 0:
-            log(f"pg_ctl stop: {r.stdout} {r.stderr}")
+        stop_cluster(ctl)
 
 
 def parse(text):
