@@ -113,7 +113,7 @@ test-tsan: test-deps
 	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
 	$(SWIFT) build --build-tests --sanitize=thread --build-path .build-tsan
 	TSAN_OPTIONS=exitcode=0:log_path=$(TSAN_REPORTS)/tsan:suppressions=$(CURDIR)/Tests/tsan.supp \
-	SLUICE_TEST_TIME_SCALE=$(TSAN_TIME_SCALE) \
+	SLUICE_SANITIZER=thread SLUICE_TEST_TIME_SCALE=$(TSAN_TIME_SCALE) \
 		$(SWIFT) test --skip-build --sanitize=thread --build-path .build-tsan
 	@if ls $(TSAN_REPORTS)/tsan* >/dev/null 2>&1; then \
 		cat $(TSAN_REPORTS)/tsan*; echo "ThreadSanitizer reported the above"; exit 1; \

@@ -99,7 +99,7 @@ final class FaultRig {
         try waitUntil("sluice's fds back to the baseline after \(scenario)", timeout: timeout, interval: .milliseconds(20),
                       lastSeen: { "now \(last); baseline \(self.baseline)" }) {
             last = try FDTable(pid: sluice.pid)
-            return last.others == baseline.others && last.pipes <= baseline.pipes + 4
+            return last.others == baseline.others && last.pipes <= baseline.pipes + 4 + Sanitizer.symbolizerPipeFDs
         }
     }
 

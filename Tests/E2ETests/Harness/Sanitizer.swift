@@ -1,6 +1,8 @@
-// Which sanitizer the suite runs under (`make test-asan` sets SLUICE_SANITIZER=address).
-// Checks on resident memory mean nothing there: ASan keeps freed blocks in quarantine and
-// shadow memory grows with every allocation, so those tests step aside.
+// Which sanitizer the suite runs under (`make test-asan` sets SLUICE_SANITIZER=address,
+// `make test-tsan` thread). Checks on resident memory mean nothing there: ASan keeps freed
+// blocks in quarantine and shadow memory grows with every allocation, so those tests step
+// aside. Under TSan a suppressed report can start llvm-symbolizer as a child of sluice, which
+// keeps the two pipe ends it talks over: fd checks allow for them.
 import Foundation
 
 enum Sanitizer {
@@ -8,4 +10,7 @@ enum Sanitizer {
 
     /// True when resident-memory bounds can be checked.
     static var memoryIsMeasurable: Bool { name == nil }
+
+    /// Pipe fds sluice may hold beyond its own: TSan's symbolizer's.
+    static var symbolizerPipeFDs: Int { name == "thread" ? 2 : 0 }
 }
