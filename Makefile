@@ -43,7 +43,7 @@ define ensure-packages
 	fi
 endef
 
-.PHONY: all build build-deps run test test-deps check clean install uninstall bench soak fuzz test-asan test-tsan
+.PHONY: all build build-deps run test test-deps check clean install uninstall bench soak fuzz test-asan test-tsan format lint
 
 all: build
 
@@ -78,11 +78,20 @@ test-deps:
 # Then every fuzz target briefly, and in CI (CI=true, or TEST_ASAN=1 here) the whole suite
 # again built with AddressSanitizer: about 8 more minutes, which a local edit-test cycle skips.
 TEST_ASAN ?= $(if $(filter-out 0 false,$(CI)),1,)
-test: test-deps
+test: test-deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 	$(if $(TEST_ASAN),$(MAKE) test-asan,@echo "AddressSanitizer suite skipped (CI=true or TEST_ASAN=1 runs it)")
+
+# One layout for every Swift file (.swift-format: 4 spaces, 120 columns), with the formatter
+# that ships with the toolchain. `make format` rewrites in place; `make lint` (the first step
+# of `make test`) fails on any file `make format` would change.
+format:
+	$(SWIFT) format -i -r Package.swift Sources Tests
+
+lint:
+	$(SWIFT) format lint --strict -r Package.swift Sources Tests
 
 # The whole suite (unit and end-to-end) with the daemon, the CLI and the tests built with
 # AddressSanitizer. Every process writes its reports to .build-asan/reports (the end-to-end

@@ -23,7 +23,8 @@ let package = Package(
         .target(name: "SluiceTestSupport", dependencies: ["SluiceSys"], path: "Tests/SluiceTestSupport"),
         .testTarget(name: "SluiceSysTests", dependencies: ["SluiceSys", "SluiceTestSupport"]),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "SluiceSys", "SluiceTestSupport"]),
-        .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime", "SluiceCore", "SluiceSys", "SluiceTestSupport"]),
+        .testTarget(
+            name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime", "SluiceCore", "SluiceSys", "SluiceTestSupport"]),
         .testTarget(name: "E2ETests", dependencies: ["sluice", "SluiceTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
@@ -31,9 +32,11 @@ let package = Package(
 
 // `make fuzz` only: a libFuzzer binary over the parsers (needs -sanitize=fuzzer on every target).
 if Context.environment["SLUICE_FUZZ"] != nil {
-    package.targets.append(.executableTarget(
-        name: "SluiceFuzz", dependencies: ["SluiceCore", "SluiceSys", "SluiceRuntime", "SluiceTestSupport"], path: "Tests/Fuzz",
-        exclude: ["corpus"]
-    ))
+    package.targets.append(
+        .executableTarget(
+            name: "SluiceFuzz", dependencies: ["SluiceCore", "SluiceSys", "SluiceRuntime", "SluiceTestSupport"],
+            path: "Tests/Fuzz",
+            exclude: ["corpus"]
+        ))
     package.products.append(.executable(name: "sluice-fuzz", targets: ["SluiceFuzz"]))
 }

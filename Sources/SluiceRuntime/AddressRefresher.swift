@@ -72,9 +72,11 @@ final class AddressRefresher {
                 }
             case .success(let address):
                 if failing.remove(key) != nil {
-                    logger.info("host resolves again", [
-                        "pool": pool.name, "server": server.name, "host": answer.host, "addr": "\(server.endpoint)",
-                    ])
+                    logger.info(
+                        "host resolves again",
+                        [
+                            "pool": pool.name, "server": server.name, "host": answer.host, "addr": "\(server.endpoint)",
+                        ])
                 }
                 if address != server.endpoint.address { replace(server, in: pool, with: address) }
             }
@@ -94,9 +96,11 @@ final class AddressRefresher {
         guard let fresh = added else { return }
         health?.watch(pool: pool)
         pool.apply(.removing, to: old)
-        logger.info("server \(pool.name)/\(old.name) address \(old.endpoint) -> \(fresh.endpoint)", [
-            "pool": pool.name, "server": old.name, "host": config.address.host,
-            "sessions": "\(old.stats.active.load(ordering: .relaxed))",
-        ])
+        logger.info(
+            "server \(pool.name)/\(old.name) address \(old.endpoint) -> \(fresh.endpoint)",
+            [
+                "pool": pool.name, "server": old.name, "host": config.address.host,
+                "sessions": "\(old.stats.active.load(ordering: .relaxed))",
+            ])
     }
 }

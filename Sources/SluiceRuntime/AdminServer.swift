@@ -128,7 +128,9 @@ struct AdminService: OneShotService {
     }
 
     func answer(_ pending: Pending) -> OneShotStep {
-        guard let peer = pending.peer, allows(peer) else { return .reply(OneShotReply(AdminReplyText.error("permission denied").text)) }
+        guard let peer = pending.peer, allows(peer) else {
+            return .reply(OneShotReply(AdminReplyText.error("permission denied").text))
+        }
         switch AdminRequest.parse(bytes: pending.line) {
         case .failure(let error): return .reply(OneShotReply(AdminReplyText.error(error).text))
         case .success(let request):

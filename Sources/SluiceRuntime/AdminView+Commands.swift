@@ -24,8 +24,12 @@ extension AdminView {
         pool.apply(.adminState(state, byOperator: true), to: server)
         shared.health?.reconsider()  // a single-primary pool may need another primary
         stopAwaiting(server, pool)
-        shared.logger.info("server state changed", ["pool": pool.name, "server": server.name,
-                                                     "from": before.rawValue, "to": state.rawValue])
+        shared.logger.info(
+            "server state changed",
+            [
+                "pool": pool.name, "server": server.name,
+                "from": before.rawValue, "to": state.rawValue,
+            ])
         return .ok
     }
 
@@ -59,11 +63,13 @@ extension AdminView {
         pool.apply(.removing, to: server)
         shared.health?.reconsider()
         stopAwaiting(server, pool)
-        shared.logger.info("server removed: draining", [
-            "pool": pool.name, "server": server.name,
-            "sessions": "\(server.stats.active.load(ordering: .relaxed))",
-            "timeout_ms": "\(pool.settings.timeoutDrain.milliseconds)",
-        ])
+        shared.logger.info(
+            "server removed: draining",
+            [
+                "pool": pool.name, "server": server.name,
+                "sessions": "\(server.stats.active.load(ordering: .relaxed))",
+                "timeout_ms": "\(pool.settings.timeoutDrain.milliseconds)",
+            ])
         return .ok
     }
 
@@ -86,7 +92,9 @@ extension AdminView {
     func showSessions(pool name: String?, json: Bool) -> AdminReplyText {
         var poolIndex: Int? = nil
         if let name {
-            guard let pool = shared.pools.first(where: { $0.name == name }) else { return .error("no such pool '\(name)'") }
+            guard let pool = shared.pools.first(where: { $0.name == name }) else {
+                return .error("no such pool '\(name)'")
+            }
             poolIndex = pool.index
         }
         let report = SessionReport(workers: channels.count, limit: 1000)

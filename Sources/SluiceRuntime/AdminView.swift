@@ -13,8 +13,10 @@ package final class AdminView: AdminHandler {
     let stateFile: StateStore?
     var workers: Int { channels.count }
 
-    init(shared: SharedState, channels: [WorkerChannel], stateFile: StateStore? = nil,
-         reload: @escaping @Sendable () -> DeferredReply) {
+    init(
+        shared: SharedState, channels: [WorkerChannel], stateFile: StateStore? = nil,
+        reload: @escaping @Sendable () -> DeferredReply
+    ) {
         self.shared = shared
         self.channels = channels
         self.stateFile = stateFile
@@ -68,9 +70,10 @@ package final class AdminView: AdminHandler {
     /// The Prometheus exposition, as served by `metrics` and `show metrics`.
     package func metrics() -> String {
         let pools = shared.pools
-        return Prometheus.render(MetricsSnapshot(
-            info: info(), pools: pools.map(poolSnapshot),
-            servers: ServerSnapshot.mergedByName(pools.flatMap(serverSnapshots))))
+        return Prometheus.render(
+            MetricsSnapshot(
+                info: info(), pools: pools.map(poolSnapshot),
+                servers: ServerSnapshot.mergedByName(pools.flatMap(serverSnapshots))))
     }
 
     func select(_ name: String?) -> [PoolRuntime]? {
@@ -129,7 +132,8 @@ package final class AdminView: AdminHandler {
         return pool.allServers.filter { !$0.gone }.map { server in
             let held = !gate.admits(server.serial)
             let config = server.config
-            let address = config.address.host == "\(config.address.endpoint.address)"
+            let address =
+                config.address.host == "\(config.address.endpoint.address)"
                 ? "\(config.address.endpoint)" : "\(config.address.host)(\(config.address.endpoint))"
             let now = Instant.now().nanoseconds
             let changed = server.lastChange.load(ordering: .relaxed)

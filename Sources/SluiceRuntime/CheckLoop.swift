@@ -87,7 +87,8 @@ final class CheckLoop {
             if target.awaitingFirst {
                 new.server.firstResultDue.store((Instant.now() + target.check.timeout).nanoseconds, ordering: .relaxed)
             }
-            let offset = target.pool.settings.singlePrimary || target.awaitingFirst
+            let offset =
+                target.pool.settings.singlePrimary || target.awaitingFirst
                 ? 0 : Self.firstCheckOffset(interval: target.check.interval.nanoseconds, using: &random)
             schedule(target, at: Instant.now() + .nanoseconds(offset))
         }
@@ -171,9 +172,11 @@ final class CheckLoop {
         do { fd = try Socket.stream(v6: target.endpoint.address.isV6) } catch {
             // Out of fds says nothing about the server: no result, try again next interval.
             if error.isResourceShortage {
-                checker.logger.warn("health check skipped: no socket", [
-                    "pool": target.pool.name, "server": target.server.name, "error": "\(error)",
-                ])
+                checker.logger.warn(
+                    "health check skipped: no socket",
+                    [
+                        "pool": target.pool.name, "server": target.server.name, "error": "\(error)",
+                    ])
                 return scheduleNext(target, after: now)
             }
             return conclude(target, started: now, success: false, reason: "socket: \(error)")
@@ -253,12 +256,14 @@ final class CheckLoop {
         conclude(target, started: run.started, success: success, reason: reason, offset: offset)
     }
 
-    private func conclude(_ target: CheckTarget, started: Instant, success: Bool, reason: String, offset: UInt64? = nil) {
+    private func conclude(_ target: CheckTarget, started: Instant, success: Bool, reason: String, offset: UInt64? = nil)
+    {
         let now = Instant.now()
         let transition = target.health.record(success: success)
         if success { target.offset = offset }
         let result = HealthResult(
-            success: success, reason: reason, duration: .nanoseconds(Int64(clamping: now.nanoseconds &- started.nanoseconds)),
+            success: success, reason: reason,
+            duration: .nanoseconds(Int64(clamping: now.nanoseconds &- started.nanoseconds)),
             transition: transition, up: target.health.isUp, replicationOffset: success ? offset : nil)
         report(target, result)
         scheduleNext(target, after: started)

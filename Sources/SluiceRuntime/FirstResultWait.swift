@@ -14,7 +14,8 @@ extension PoolView {
         guard settings.timeoutQueue != .zero else { return false }
         for server in servers
         where server.firstResultDue.load(ordering: .acquiring) > now.nanoseconds && server.adminState == .ready
-            && !server.removing.load(ordering: .relaxed) {
+            && !server.removing.load(ordering: .relaxed)
+        {
             return true
         }
         return false
@@ -28,9 +29,10 @@ extension PoolRuntime {
     /// `CheckTarget.adoptCurrentCheck`). Call before `update`.
     package func awaitFirstResults(of next: CheckKind) {
         guard next.isRoleCheck, next != settings.check.kind else { return }
-        apply(allServers.filter { !$0.removing.load(ordering: .relaxed) }.map {
-            ($0, .awaitFirstResult(due: .distantFuture, keepHealth: true))
-        })
+        apply(
+            allServers.filter { !$0.removing.load(ordering: .relaxed) }.map {
+                ($0, .awaitFirstResult(due: .distantFuture, keepHealth: true))
+            })
     }
 
     /// A first role-check result came in: every queued client tries again now (picks a

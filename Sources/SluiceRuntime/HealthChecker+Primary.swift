@@ -48,14 +48,17 @@ extension CheckLoop {
         let settings = pool.settings
         guard settings.singlePrimary, settings.check.kind.isRoleCheck, !pool.removed.load(ordering: .relaxed) else {
             if elections.removeValue(forKey: key) != nil, !pool.removed.load(ordering: .relaxed) {
-                checker.logger.info("single-primary off: every server passing the check takes new sessions", ["pool": pool.name])
+                checker.logger.info(
+                    "single-primary off: every server passing the check takes new sessions", ["pool": pool.name])
             }
             pool.publish(.off)
             return
         }
         let now = Instant.now()
         let check = settings.check
-        var state = elections[key] ?? PoolElection(pool: pool, deadline: now + check.interval * max(1, check.rise) + check.timeout)
+        var state =
+            elections[key]
+            ?? PoolElection(pool: pool, deadline: now + check.interval * max(1, check.rise) + check.timeout)
         let servers = pool.allServers
         if let serial = state.primarySerial {
             state.election.renumber(primary: servers.firstIndex { $0.serial == serial })
@@ -91,7 +94,9 @@ extension CheckLoop {
         for event in events { log(event, pool, servers, candidates) }
     }
 
-    private func log(_ event: PrimaryEvent, _ pool: PoolRuntime, _ servers: [ServerRuntime], _ candidates: [PrimaryCandidate]) {
+    private func log(
+        _ event: PrimaryEvent, _ pool: PoolRuntime, _ servers: [ServerRuntime], _ candidates: [PrimaryCandidate]
+    ) {
         let logger = checker.logger
         func name(_ i: Int?) -> String { i.map { servers[$0].name } ?? "none" }
         func names(_ list: [Int]) -> String { list.map { servers[$0].name }.joined(separator: ",") }
@@ -100,9 +105,12 @@ extension CheckLoop {
         case .chosen(let i, nil):
             logger.info("primary chosen", ["pool": pool.name, "server": name(i), "offset": offset(i)])
         case .chosen(let i, let previous?):
-            logger.warn("primary changed", ["pool": pool.name, "server": name(i), "previous": name(previous), "offset": offset(i)])
+            logger.warn(
+                "primary changed",
+                ["pool": pool.name, "server": name(i), "previous": name(previous), "offset": offset(i)])
         case .lost(let previous):
-            logger.warn("no primary: no ready server passes the role check", ["pool": pool.name, "previous": name(previous)])
+            logger.warn(
+                "no primary: no ready server passes the role check", ["pool": pool.name, "previous": name(previous)])
         case .conflictStarted(let passing, let kept):
             logger.warn(
                 "more than one server passes the role check: new sessions stay on one primary",

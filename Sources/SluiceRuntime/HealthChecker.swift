@@ -48,7 +48,8 @@ package final class HealthChecker: Sendable {
     /// changes, bumps the pool's version).
     package init(logger: Logger, onResult: OnResult? = nil) throws(Errno) {
         self.logger = logger
-        self.onResult = onResult ?? { server, pool, result in HealthChecker.apply(server, pool, result, logger: logger) }
+        self.onResult =
+            onResult ?? { server, pool, result in HealthChecker.apply(server, pool, result, logger: logger) }
         self.wake = try EventFD()
     }
 

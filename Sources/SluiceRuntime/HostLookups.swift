@@ -109,7 +109,10 @@ package final class LookupBatch: Sendable {
         switch answers.withLock({ $0[host] }) {
         case .success(let address): .found(address)
         case .failure(let failure): .failed(reason: failure.reason)
-        case .none: .noAnswer(within: timeout.milliseconds % 1000 == 0 ? "\(timeout.milliseconds / 1000)s" : "\(timeout.milliseconds)ms")
+        case .none:
+            .noAnswer(
+                within: timeout.milliseconds % 1000 == 0
+                    ? "\(timeout.milliseconds / 1000)s" : "\(timeout.milliseconds)ms")
         }
     }
 

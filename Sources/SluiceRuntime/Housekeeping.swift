@@ -35,9 +35,11 @@ struct Housekeeping {
                 server.drainExpired.store(true, ordering: .relaxed)
                 let left = server.stats.active.load(ordering: .relaxed)
                 guard left > 0 else { continue }
-                shared.logger.info("drain timeout: closing remaining sessions", [
-                    "pool": pool.name, "server": server.name, "sessions": "\(left)",
-                ])
+                shared.logger.info(
+                    "drain timeout: closing remaining sessions",
+                    [
+                        "pool": pool.name, "server": server.name, "sessions": "\(left)",
+                    ])
                 for channel in channels {
                     channel.send(.closeSessions(pool: pool.index, server: server, reason: "drain timeout"))
                 }

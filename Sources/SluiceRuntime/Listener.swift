@@ -35,9 +35,11 @@ struct Listener: Sendable {
                 switch bind {
                 case .inet(let endpoint):
                     do {
-                        bound.append(Listener(
-                            fd: try Listener.bind(endpoint, pool.settings.mode), pool: index, name: endpoint.description,
-                            datagram: datagram))
+                        bound.append(
+                            Listener(
+                                fd: try Listener.bind(endpoint, pool.settings.mode), pool: index,
+                                name: endpoint.description,
+                                datagram: datagram))
                     } catch {
                         throw fail("\(at): cannot listen on \(datagram ? "udp " : "")\(endpoint): \(error)")
                     }
@@ -45,23 +47,31 @@ struct Listener: Sendable {
                     let matching = passed.filter { $0.name == name }
                     guard !matching.isEmpty else {
                         let names = Set(passed.map(\.name)).sorted()
-                        throw fail("\(at): bind fd:\(name): systemd passed no socket named '\(name)' "
-                            + (names.isEmpty ? "(no sockets were passed)" : "(passed: \(names.joined(separator: ", ")))"))
+                        throw fail(
+                            "\(at): bind fd:\(name): systemd passed no socket named '\(name)' "
+                                + (names.isEmpty
+                                    ? "(no sockets were passed)" : "(passed: \(names.joined(separator: ", ")))"))
                     }
                     // One name may cover TCP and UDP sockets (DNS on port 53): each pool takes its kind.
                     let usable = matching.filter {
                         datagram ? DatagramSocket.isBoundDatagram($0.fd) : Socket.isListeningStream($0.fd)
                     }
                     guard !usable.isEmpty else {
-                        throw fail("\(at): bind fd:\(name): none of the \(matching.count) socket(s) systemd passed as '\(name)' is a "
-                            + (datagram ? "bound UDP socket (ListenDatagram=) for this mode udp pool"
-                                : "listening TCP socket (ListenStream=); a UDP socket needs mode udp"))
+                        throw fail(
+                            "\(at): bind fd:\(name): none of the \(matching.count) socket(s) systemd passed as '\(name)' is a "
+                                + (datagram
+                                    ? "bound UDP socket (ListenDatagram=) for this mode udp pool"
+                                    : "listening TCP socket (ListenStream=); a UDP socket needs mode udp"))
                     }
                     for socket in usable {
                         do {
                             try socket.fd.setNonBlocking()
                             // Accepted sockets inherit the session options (whatever NoDelay= the unit says).
-                            if datagram { try DatagramSocket.prepareListener(socket.fd) } else { try Socket.setSessionOptions(socket.fd) }
+                            if datagram {
+                                try DatagramSocket.prepareListener(socket.fd)
+                            } else {
+                                try Socket.setSessionOptions(socket.fd)
+                            }
                         } catch {
                             throw fail("\(at): bind fd:\(name): \(error)")
                         }

@@ -33,8 +33,10 @@ final class LogWriter: Sendable {
     /// Writes one record, blocking as long as it takes; replaced in tests.
     private let sink: @Sendable (LogRecord) -> Void
 
-    init(capacity: Int = LogWriter.defaultCapacity, journal: Bool,
-         sink: @escaping @Sendable (LogRecord) -> Void = { $0.write() }) throws(Errno) {
+    init(
+        capacity: Int = LogWriter.defaultCapacity, journal: Bool,
+        sink: @escaping @Sendable (LogRecord) -> Void = { $0.write() }
+    ) throws(Errno) {
         self.capacity = capacity
         self.journal = journal
         self.sink = sink
@@ -128,7 +130,9 @@ final class LogWriter: Sendable {
             }
             batch.removeAll(keepingCapacity: true)
             if dropped > 0 {
-                sink(LogRecord.make(.warn, "\(dropped) log lines dropped", [("dropped", "\(dropped)")], journal: journal))
+                sink(
+                    LogRecord.make(.warn, "\(dropped) log lines dropped", [("dropped", "\(dropped)")], journal: journal)
+                )
             }
             for (key, count) in due {
                 var fields: [(key: String, value: String)] = [("pool", key.pool)]

@@ -45,13 +45,16 @@ extension Logger {
         journalRecord(l, message, fields.map { $0 })
     }
 
-    static func journalRecord(_ l: LogLevel, _ message: String, _ fields: some Sequence<(key: String, value: String)>) -> [String] {
-        let priority = switch l {
-        case .error: 3
-        case .warn: 4
-        case .info: 6
-        case .debug: 7
-        }
+    static func journalRecord(
+        _ l: LogLevel, _ message: String, _ fields: some Sequence<(key: String, value: String)>
+    ) -> [String] {
+        let priority =
+            switch l {
+            case .error: 3
+            case .warn: 4
+            case .info: 6
+            case .debug: 7
+            }
         var text = message
         var out = ["PRIORITY=\(priority)", "SYSLOG_IDENTIFIER=sluice"]
         for (key, value) in fields {
@@ -64,7 +67,9 @@ extension Logger {
     }
 
     static func quoteIfNeeded(_ value: String) -> String {
-        let plain = !value.isEmpty && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "=") }
+        let plain =
+            !value.isEmpty
+            && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "=") }
         return plain ? value : quote(value)
     }
 

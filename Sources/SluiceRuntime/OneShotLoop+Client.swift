@@ -46,7 +46,8 @@ extension OneShotLoop {
         client.reply = reply
         client.written = 0
         ledger.hold(reply)
-        let armed = registered
+        let armed =
+            registered
             ? (try? epoll.modify(client.fd, [.writable], data: key.epollData)) != nil
             : (try? epoll.add(client.fd, [.writable], data: key.epollData)) != nil
         guard armed, flush(&client, key) else { return false }

@@ -36,8 +36,10 @@ struct OneShotLoop<Service: OneShotService>: ~Copyable {
 
     /// `wake` is signalled to stop the loop and when a deferred reply is ready; `signal` and
     /// `drain` act on it.
-    init(listener: FD, wake: FD, service: Service, limits: OneShotLimits,
-         signal: @escaping @Sendable () -> Void, drain: @escaping () -> Void) throws(Errno) {
+    init(
+        listener: FD, wake: FD, service: Service, limits: OneShotLimits,
+        signal: @escaping @Sendable () -> Void, drain: @escaping () -> Void
+    ) throws(Errno) {
         self.signal = signal
         self.drain = drain
         let epoll = try Epoll()
@@ -111,8 +113,9 @@ struct OneShotLoop<Service: OneShotService>: ~Copyable {
     /// Makes room: closes the oldest client still sending its request, else the oldest
     /// lingering one, else the oldest writer. False when there are no clients.
     private mutating func evictOne() -> Bool {
-        guard let key = table.oldest(.reading) ?? table.oldest(.lingering) ?? table.oldest(.writing)
-            ?? table.oldest(.waiting)
+        guard
+            let key = table.oldest(.reading) ?? table.oldest(.lingering) ?? table.oldest(.writing)
+                ?? table.oldest(.waiting)
         else {
             return false
         }

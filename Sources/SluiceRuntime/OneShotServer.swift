@@ -81,9 +81,10 @@ final class OneShotServer<Service: OneShotService>: Sendable {
     }
 
     private func run() {
-        guard var loop = try? OneShotLoop(
-            listener: listener, wake: wake.fd, service: service, limits: limits,
-            signal: { [self] in wake.signal() }, drain: { [self] in wake.drain() })
+        guard
+            var loop = try? OneShotLoop(
+                listener: listener, wake: wake.fd, service: service, limits: limits,
+                signal: { [self] in wake.signal() }, drain: { [self] in wake.drain() })
         else { return }
         loop.run { stopping.load(ordering: .acquiring) }
     }

@@ -8,13 +8,16 @@ struct OperatorServices {
     var admin: AdminServer?
     var metrics: MetricsServer?
 
-    static func bind(config: Config, view: AdminView, owner: PrivilegeTarget?) throws(StartupError) -> OperatorServices {
+    static func bind(config: Config, view: AdminView, owner: PrivilegeTarget?) throws(StartupError) -> OperatorServices
+    {
         var services = OperatorServices()
         if let socket = config.global.adminSocket {
             var options = AdminServer.Options(path: socket.path)
             options.mode = socket.mode
             options.allowedUIDs = Set(config.global.adminAllowUIDs)
-            if let owner, SystemInfo.uid == 0 { options.owner = (owner.uid ?? SystemInfo.uid, owner.gid ?? SystemInfo.gid) }
+            if let owner, SystemInfo.uid == 0 {
+                options.owner = (owner.uid ?? SystemInfo.uid, owner.gid ?? SystemInfo.gid)
+            }
             let isDefault = socket.path == AdminSocketConfig.defaultPath
             let hint = " (set 'admin-socket PATH' or 'admin-socket none' in the global section)"
             try makeDefaultDirectory(socket.path, isDefault: isDefault, owner: options.owner, config: config)
@@ -22,9 +25,10 @@ struct OperatorServices {
                 services.admin = try AdminServer(options, handler: view)
             } catch {
                 let missing = Files.kind(Files.directory(of: socket.path)) == nil
-                throw StartupError("\(config.file): admin-socket \(socket.path)\(isDefault ? " (the default)" : ""): \(error)"
-                    + (missing ? "; the directory \(Files.directory(of: socket.path)) does not exist" : "")
-                    + (isDefault || missing ? hint : ""))
+                throw StartupError(
+                    "\(config.file): admin-socket \(socket.path)\(isDefault ? " (the default)" : ""): \(error)"
+                        + (missing ? "; the directory \(Files.directory(of: socket.path)) does not exist" : "")
+                        + (isDefault || missing ? hint : ""))
             }
         }
         if let endpoint = config.global.metrics {
@@ -49,8 +53,9 @@ struct OperatorServices {
         do {
             try Files.makeDirectory(directory, mode: 0o755, owner: owner)
         } catch {
-            throw StartupError("\(config.file): cannot create \(directory) for the default admin socket \(path): \(error)"
-                + "; create it, or set 'admin-socket PATH' or 'admin-socket none' in the global section")
+            throw StartupError(
+                "\(config.file): cannot create \(directory) for the default admin socket \(path): \(error)"
+                    + "; create it, or set 'admin-socket PATH' or 'admin-socket none' in the global section")
         }
     }
 

@@ -111,7 +111,8 @@ package final class ServerRuntime: Sendable {
     /// it (see `setHealth`).
     package func balancerView(now: Instant, slowstart: Duration, ignoringHealth: Bool = false) -> BalancerServer {
         let isUp = healthy.load(ordering: .acquiring)
-        let ready = adminState == .ready && !removing.load(ordering: .relaxed)
+        let ready =
+            adminState == .ready && !removing.load(ordering: .relaxed)
             && firstResultDue.load(ordering: .relaxed) == 0
         let takes = ready && (ignoringHealth || isUp)
         return BalancerServer(
@@ -214,8 +215,10 @@ package final class PoolRuntime: Sendable {
     /// (unless `replacing`: a reload adds the new one first, then drains the old one).
     /// `checkStart`: see `ServerRuntime.checkStart`. `setUp` runs before the server is visible
     /// (a replacement takes the old one's admin state and weight before any worker can pick it).
-    package func add(_ config: ServerConfig, replacing: Bool = false, checkStart: HealthStart? = nil,
-                     setUp: (ServerRuntime) -> Void = { _ in }) -> ServerRuntime? {
+    package func add(
+        _ config: ServerConfig, replacing: Bool = false, checkStart: HealthStart? = nil,
+        setUp: (ServerRuntime) -> Void = { _ in }
+    ) -> ServerRuntime? {
         let unchecked = settings.check.kind == .none
         let added: ServerRuntime? = table.withLock { table in
             let taken = table.servers.contains { $0.name == config.name && !$0.removing.load(ordering: .relaxed) }

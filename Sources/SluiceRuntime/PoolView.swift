@@ -40,8 +40,10 @@ struct PoolView {
         let now = Instant.now()
         let slowstart = settings.slowstart
         balancer = PoolBalancer(
-            settings.balance, servers.indices.map { view($0, now: now, slowstart: slowstart) }, hashKey: settings.hashKey)
-        fallback = settings.allDown == .any
+            settings.balance, servers.indices.map { view($0, now: now, slowstart: slowstart) },
+            hashKey: settings.hashKey)
+        fallback =
+            settings.allDown == .any
             ? PoolBalancer(
                 settings.balance, servers.indices.map { view($0, now: now, slowstart: slowstart, fallback: true) },
                 hashKey: settings.hashKey)
@@ -70,7 +72,8 @@ struct PoolView {
         gate = pool.primaryGate
         let latest = pool.members
         if !Self.same(latest, servers) || settings.balance != before.balance || settings.allDown != before.allDown
-            || settings.hashKey != before.hashKey {
+            || settings.hashKey != before.hashKey
+        {
             // Membership changed: a new balancer over the members only (the old array, and
             // with it this worker's hold on removed servers, goes).
             servers = latest
@@ -130,8 +133,9 @@ struct PoolView {
         var full = false
         defer { if !setAside.isEmpty { restore(setAside) } }
         while true {
-            guard let id = balancer.pick(key, avoiding: avoid, counts: counts)
-                ?? fallback?.pick(key, avoiding: avoid, counts: counts) ?? nil
+            guard
+                let id = balancer.pick(key, avoiding: avoid, counts: counts)
+                    ?? fallback?.pick(key, avoiding: avoid, counts: counts) ?? nil
             else { return full ? .full : .none }
             let server = servers[id]
             if server.stats.reserveSlot(cap: server.config.maxconn) {

@@ -18,7 +18,9 @@ final class ReloadRequests: Sendable {
     func request(timeout: Duration = .seconds(30)) -> Ticket {
         let ticket = Ticket(
             timeout: timeout,
-            timeoutReply: Array(AdminReplyText.error("reload did not finish within \(timeout.milliseconds / 1000)s; see the log").text.utf8))
+            timeoutReply: Array(
+                AdminReplyText.error("reload did not finish within \(timeout.milliseconds / 1000)s; see the log").text
+                    .utf8))
         queue.withLock { $0.append(ticket) }
         wake.signal()
         return ticket

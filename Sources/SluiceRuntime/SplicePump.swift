@@ -60,10 +60,13 @@ struct SplicePump {
             }
             if !srcEOF && srcReadable {
                 if (!splicing || urgent) && inPipe == 0 && dstWritable {
-                    progressed = try copy(src, dst, &srcReadable, srcHungUp, &dstWritable, &pipes, scratch) || progressed
+                    progressed =
+                        try copy(src, dst, &srcReadable, srcHungUp, &dstWritable, &pipes, scratch) || progressed
                 } else if !urgent {
-                    progressed = try spliceIn(
-                        src, &srcReadable, srcHungUp, &pipes, min(scratch.count, pipes.smallestCapacity)) || progressed
+                    progressed =
+                        try spliceIn(
+                            src, &srcReadable, srcHungUp, &pipes, min(scratch.count, pipes.smallestCapacity))
+                        || progressed
                 }
             }
             if srcEOF && inPipe == 0 && !shutSent {
@@ -116,7 +119,9 @@ struct SplicePump {
     }
 
     /// Keeps bytes dst refused in a pipe (a copy: the scratch buffer is reused at once).
-    private mutating func park(_ scratch: borrowing IOBuffer, _ range: Range<Int>, _ pipes: inout PipePool) throws(Errno) {
+    private mutating func park(
+        _ scratch: borrowing IOBuffer, _ range: Range<Int>, _ pipes: inout PipePool
+    ) throws(Errno) {
         if pipe == nil { pipe = try pipes.take() }
         // The pipe is empty and the range no larger than the smallest pipe: one write fits,
         // unless the kernel made a pipe smaller than any before (its limits changed) or is

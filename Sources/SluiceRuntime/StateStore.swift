@@ -38,7 +38,9 @@ package final class StateStore: Sendable {
         try inner.withLock { inner in
             let source = inner.stale ? inner.state : try read()
             if inner.stale {
-                logger.warn("state file is older than the last change (its write failed): applying the state held in memory", ["file": path])
+                logger.warn(
+                    "state file is older than the last change (its write failed): applying the state held in memory",
+                    ["file": path])
             }
             let applied = source.applied(to: config)
             let result = try run(applied.config)
@@ -55,7 +57,8 @@ package final class StateStore: Sendable {
     /// configuration `applying` returned is in force (`drain` has no configuration form).
     package func applyStates(to pools: [PoolRuntime]) {
         for (ref, o) in snapshot.overrides {
-            guard let pool = pools.first(where: { $0.name == ref.pool }), let server = pool.server(named: ref.server) else {
+            guard let pool = pools.first(where: { $0.name == ref.pool }), let server = pool.server(named: ref.server)
+            else {
                 continue
             }
             var changes: [(server: ServerRuntime, change: ServerChange)] = []
@@ -81,10 +84,13 @@ package final class StateStore: Sendable {
             logger.info("no state file yet: it is written at the first change through the admin socket", ["file": path])
             return RuntimeState()
         } catch .notRegular(let kind) {
-            throw StartupError("state-file \(path): is \(kind), not a regular file "
-                + "(sluice writes this file itself: remove what is there or set state-file to another path)")
+            throw StartupError(
+                "state-file \(path): is \(kind), not a regular file "
+                    + "(sluice writes this file itself: remove what is there or set state-file to another path)")
         } catch {
-            logger.error("cannot read state file: run-time changes of earlier runs are not applied", ["file": path, "error": "\(error)"])
+            logger.error(
+                "cannot read state file: run-time changes of earlier runs are not applied",
+                ["file": path, "error": "\(error)"])
             return RuntimeState()
         }
         let (state, problems) = StateFileText.parse(String(decoding: bytes, as: UTF8.self))
@@ -100,8 +106,9 @@ package final class StateStore: Sendable {
             if inner.stale { logger.info("state file written again", ["file": path]) }
             inner.stale = false
         } catch {
-            logger.error("cannot write state file: the change applies but will not survive a restart",
-                         ["file": path, "error": "\(error)"])
+            logger.error(
+                "cannot write state file: the change applies but will not survive a restart",
+                ["file": path, "error": "\(error)"])
             inner.stale = true
         }
     }

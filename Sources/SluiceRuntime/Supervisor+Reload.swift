@@ -73,10 +73,12 @@ extension Supervisor {
         }
         let pending = PendingReload(load: load, trigger: trigger, tickets: tickets)
         guard !load.finished else { return complete(pending) }
-        logger.info("reload: waiting for host name lookups", [
-            "hosts": load.batch?.unanswered.joined(separator: ",") ?? "",
-            "timeout_ms": "\(HostLookups.timeout.milliseconds)",
-        ])
+        logger.info(
+            "reload: waiting for host name lookups",
+            [
+                "hosts": load.batch?.unanswered.joined(separator: ",") ?? "",
+                "timeout_ms": "\(HostLookups.timeout.milliseconds)",
+            ])
         reloadInFlight = pending
     }
 
@@ -97,8 +99,9 @@ extension Supervisor {
             next = loaded
         case .failure(let errors):
             for e in errors.errors { logger.error("reload: \(e.description)") }
-            return .errors("reload failed: \(errors.errors.count) configuration error(s); running configuration unchanged",
-                           errors.errors.map(\.description))
+            return .errors(
+                "reload failed: \(errors.errors.count) configuration error(s); running configuration unchanged",
+                errors.errors.map(\.description))
         }
         do {
             // With a state file, its added and deleted servers and weights are part of what
@@ -122,7 +125,9 @@ extension Supervisor {
         let plan = ReloadPlan(
             current: config, next: next,
             listeners: listeners.compactMap { l in
-                poolName(l.pool).map { RunningListener(id: l.fd.rawValue, pool: $0, name: l.name, datagram: l.datagram) }
+                poolName(l.pool).map {
+                    RunningListener(id: l.fd.rawValue, pool: $0, name: l.name, datagram: l.datagram)
+                }
             },
             runningPools: shared.pools.map { ($0.name, $0.members.map(\.running)) })
         guard plan.listeners.errors.isEmpty else { throw StartupError(plan.listeners.errors.joined(separator: "; ")) }
@@ -135,9 +140,11 @@ extension Supervisor {
                     joining.append((j.pool, j.name, FD(rawValue: id), j.datagram))
                 } else if let endpoint = j.endpoint {
                     do {
-                        joining.append((j.pool, j.name, try Listener.bind(endpoint, j.datagram ? .udp : .tcp), j.datagram))
+                        joining.append(
+                            (j.pool, j.name, try Listener.bind(endpoint, j.datagram ? .udp : .tcp), j.datagram))
                     } catch {
-                        throw StartupError("\(next.file):\(j.line): pool \(j.pool): cannot listen on \(endpoint): \(error)")
+                        throw StartupError(
+                            "\(next.file):\(j.line): pool \(j.pool): cannot listen on \(endpoint): \(error)")
                     }
                 }
             }
@@ -151,8 +158,9 @@ extension Supervisor {
         logger.configure(level: next.global.logLevel, logSessions: next.global.logSessions)
         shared.maxconn.store(next.global.maxconn, ordering: .relaxed)
         if !plan.restartOnly.isEmpty {
-            logger.warn("reload: these global settings apply at the next restart only",
-                        ["settings": plan.restartOnly.joined(separator: ",")])
+            logger.warn(
+                "reload: these global settings apply at the next restart only",
+                ["settings": plan.restartOnly.joined(separator: ",")])
         }
 
         // 3. Listeners no pool wants any more (and the moving ones) leave every worker.
@@ -167,7 +175,9 @@ extension Supervisor {
         for pool in shared.pools where plan.removedPools.contains(pool.name) {
             pool.removed.store(true, ordering: .relaxed)
             pool.apply(pool.servers.map { ($0, .removing) })
-            logger.info("pool removed: draining", ["pool": pool.name, "sessions": "\(pool.stats.current.load(ordering: .relaxed))"])
+            logger.info(
+                "pool removed: draining",
+                ["pool": pool.name, "sessions": "\(pool.stats.current.load(ordering: .relaxed))"])
         }
         var active: [PoolRuntime] = []
         for poolConfig in next.pools {
@@ -209,11 +219,17 @@ extension Supervisor {
         // By name, looked up once each: pools of a thousand servers reload in linear time.
         // Taken before `add`: a replacement has the same name as the server it replaces.
         let members = Dictionary(pool.members.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
-        for change in plan.changes { logger.info(change.reason.rawValue, ["pool": pool.name, "server": change.server]) }
+        for change in plan.changes {
+            logger.info(change.reason.rawValue, ["pool": pool.name, "server": change.server])
+        }
         _ = pool.add(plan.joining.map { ($0.config, $0.replacing) })
         var changes: [(server: ServerRuntime, change: ServerChange)] = []
-        for (name, weight) in plan.weights { members[name].map { changes.append(($0, .weight(weight, byOperator: false))) } }
-        for (name, state) in plan.states { members[name].map { changes.append(($0, .adminState(state, byOperator: false))) } }
+        for (name, weight) in plan.weights {
+            members[name].map { changes.append(($0, .weight(weight, byOperator: false))) }
+        }
+        for (name, state) in plan.states {
+            members[name].map { changes.append(($0, .adminState(state, byOperator: false))) }
+        }
         for name in plan.leaving { members[name].map { changes.append(($0, .removing)) } }
         pool.apply(changes)
     }

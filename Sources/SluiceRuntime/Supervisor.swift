@@ -98,23 +98,31 @@ package final class Supervisor {
         for channel in channels {
             let listeners = self.listeners
             let peers = channels
-            threads.append(ThreadHandle.spawn(name: "sluice-w\(channel.index)") {
-                Supervisor.workerMain(channel: channel, peers: peers, shared: shared, listeners: listeners)
-            })
+            threads.append(
+                ThreadHandle.spawn(name: "sluice-w\(channel.index)") {
+                    Supervisor.workerMain(channel: channel, peers: peers, shared: shared, listeners: listeners)
+                })
         }
         shared.health?.start()
         services.start()
         let startDeadline = Instant.now() + .seconds(5)
         for channel in channels { _ = channel.started.wait(until: startDeadline) }
         notifier.ready(status: statusLine())
-        logger.info("ready", ["pools": "\(config.pools.count)", "workers": "\(workerCount)",
-                              "listeners": "\(listeners.count)", "pid": "\(SystemInfo.pid)"])
+        logger.info(
+            "ready",
+            [
+                "pools": "\(config.pools.count)", "workers": "\(workerCount)",
+                "listeners": "\(listeners.count)", "pid": "\(SystemInfo.pid)",
+            ])
         return controlLoop(signals, epoll)
     }
 
-    private static func workerMain(channel: WorkerChannel, peers: [WorkerChannel], shared: SharedState, listeners: [Listener]) {
+    private static func workerMain(
+        channel: WorkerChannel, peers: [WorkerChannel], shared: SharedState, listeners: [Listener]
+    ) {
         do {
-            var worker = Worker(epoll: try Epoll(), channel: channel, peers: peers, shared: shared, listeners: listeners)
+            var worker = Worker(
+                epoll: try Epoll(), channel: channel, peers: peers, shared: shared, listeners: listeners)
             try worker.start()
             channel.started.arrive()
             worker.run()
@@ -140,7 +148,11 @@ package final class Supervisor {
             if !stopping, let pools = view?.shared.pools { addresses?.tick(pools, now: Instant.now()) }
             notifier.tick(status: statusLine, workers: channels, logger: logger)
             for ticket in reloads.take() {
-                if stopping { ticket.fulfil(AdminReplyText.error("stopping: no reload")) } else { reloadQueue.tickets.append(ticket) }
+                if stopping {
+                    ticket.fulfil(AdminReplyText.error("stopping: no reload"))
+                } else {
+                    reloadQueue.tickets.append(ticket)
+                }
             }
             while let signal = signals.next() {
                 switch signal {
@@ -187,9 +199,12 @@ package final class Supervisor {
     private func beginShutdown() {
         let timeout = config.global.timeoutShutdown
         let deadline = timeout == .zero ? Instant.distantFuture : Instant.now() + timeout
-        logger.info("stopping: listeners closed, waiting for sessions",
-                    ["sessions": "\(channels.reduce(0) { $0 + $1.liveSessions.load(ordering: .relaxed) })",
-                     "timeout_ms": "\(timeout.milliseconds)"])
+        logger.info(
+            "stopping: listeners closed, waiting for sessions",
+            [
+                "sessions": "\(channels.reduce(0) { $0 + $1.liveSessions.load(ordering: .relaxed) })",
+                "timeout_ms": "\(timeout.milliseconds)",
+            ])
         for c in channels { c.send(.shutdown(deadline: deadline)) }
         // Close the listeners only once no worker watches them (an event for a closed fd
         // number could otherwise reach a worker after the number is reused).

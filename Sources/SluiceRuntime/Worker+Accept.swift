@@ -14,7 +14,8 @@ extension Worker {
             } catch {
                 // Out of fds or memory: stop accepting for a moment instead of spinning on a
                 // listener that stays readable.
-                warnAtMostEverySecond("accept failed; accepting paused for 100ms", ["listener": listener.name, "error": "\(error)"])
+                warnAtMostEverySecond(
+                    "accept failed; accepting paused for 100ms", ["listener": listener.name, "error": "\(error)"])
                 pauseAccepting()
                 return
             }
@@ -85,8 +86,9 @@ extension Worker {
         sessions[slot].started = now
         sessions[slot].lastActivity = now
         do {
-            try epoll.add(fd, .sessionSocket,
-                          data: token(.client, slot, sessions[slot].generation))
+            try epoll.add(
+                fd, .sessionSocket,
+                data: token(.client, slot, sessions[slot].generation))
         } catch {
             log.error("cannot watch client socket", ["pool": pool.name, "client": "\(peer)", "error": "\(error)"])
             finish(slot, aborted: true, reason: "epoll")

@@ -12,7 +12,8 @@ extension Worker {
         pools[poolIndex].refresh()
         // Clients already waiting for a slot go first.
         if !wokenFromQueue && sessions[slot].attempts == 0 && pool.stats.queued.load(ordering: .relaxed) > 0
-            && enqueue(slot, if: .behindOthers) {
+            && enqueue(slot, if: .behindOthers)
+        {
             return
         }
         var retriedStale = false
@@ -28,7 +29,8 @@ extension Worker {
             case .none:
                 // A role-checked server has not answered yet: wait for it rather than refuse.
                 if sessions[slot].attempts == 0 && pools[poolIndex].awaitsFirstResult(now)
-                    && enqueue(slot, front: wokenFromQueue, if: .firstResultDue) {
+                    && enqueue(slot, front: wokenFromQueue, if: .firstResultDue)
+                {
                     return
                 }
                 // A first result came in between the pick and the queue's check: the view
@@ -91,9 +93,11 @@ extension Worker {
             if server.config.maxconn > 0 { slotFreed(pool: index) }
         }
         pools[index].pool.stats.reject(.maxconn)
-        warnAtMostEverySecond("cannot open a server socket; client refused and accepting paused for 100ms", [
-            "pool": pools[index].pool.name, "client": "\(sessions[slot].peer)", "error": "\(error)",
-        ])
+        warnAtMostEverySecond(
+            "cannot open a server socket; client refused and accepting paused for 100ms",
+            [
+                "pool": pools[index].pool.name, "client": "\(sessions[slot].peer)", "error": "\(error)",
+            ])
         finish(slot, aborted: true, reason: "\(error)")
         pauseAccepting()
     }
@@ -130,9 +134,11 @@ extension Worker {
         if pools[sessions[slot].pool].settings.observe {
             shared.health?.observedFailure(server, reason: "\(error)")
         }
-        log.clientWarning(.connectFailed, pool: pool.name, server: server.name, [
-            "client": "\(sessions[slot].peer)", "error": "\(error)", "attempt": "\(sessions[slot].attempts)",
-        ])
+        log.clientWarning(
+            .connectFailed, pool: pool.name, server: server.name,
+            [
+                "client": "\(sessions[slot].peer)", "error": "\(error)", "attempt": "\(sessions[slot].attempts)",
+            ])
         if sessions[slot].attempts <= pools[sessions[slot].pool].settings.retries { return true }
         pool.stats.reject(.connectFailed)
         finish(slot, aborted: true, reason: "connect failed")
@@ -161,10 +167,13 @@ extension Worker {
         let client = sessions[slot].client
         let destination = (try? Socket.localAddress(client))?.endpoint ?? IPEndpoint(.anyV4, 0)
         let source = sessions[slot].peer
-        let header = pools[sessions[slot].pool].settings.proxyProtocol == .v2
+        let header =
+            pools[sessions[slot].pool].settings.proxyProtocol == .v2
             ? ProxyHeader.v2(source: source, destination: destination)
             : ProxyHeader.v1(source: source, destination: destination)
-        let written = header.withUnsafeBytes { bytes in Result { () throws(Errno) in try sessions[slot].server.write(bytes) } }
+        let written = header.withUnsafeBytes { bytes in
+            Result { () throws(Errno) in try sessions[slot].server.write(bytes) }
+        }
         guard case .success(.done(let n)) = written, n == header.count else {
             log.clientWarning(.proxyHeader, pool: pools[sessions[slot].pool].pool.name, ["client": "\(source)"])
             finish(slot, aborted: true, reason: "proxy header")

@@ -45,8 +45,12 @@ extension Worker {
         }
         closed += closeFlows(reason: reason) { $0.pool == index && $0.backend === server }
         if closed > 0 {
-            log.info("sessions closed", ["pool": pools[index].pool.name, "server": server.name,
-                                         "sessions": "\(closed)", "reason": reason, "worker": "\(channel.index)"])
+            log.info(
+                "sessions closed",
+                [
+                    "pool": pools[index].pool.name, "server": server.name,
+                    "sessions": "\(closed)", "reason": reason, "worker": "\(channel.index)",
+                ])
         }
     }
 
@@ -57,11 +61,12 @@ extension Worker {
         for slot in 0..<UInt32(sessions.slots.count) where rows.count < room {
             let s = sessions[slot]
             guard s.state != .free, pool == nil || s.pool == pool else { continue }
-            rows.append(SessionSnapshot(
-                id: s.id, pool: pools[s.pool].pool.name,
-                server: s.backend?.name ?? "",
-                client: "\(s.peer)", ageSeconds: now.millis(since: s.started) / 1000,
-                bytesIn: s.up.bytes, bytesOut: s.down.bytes))
+            rows.append(
+                SessionSnapshot(
+                    id: s.id, pool: pools[s.pool].pool.name,
+                    server: s.backend?.name ?? "",
+                    client: "\(s.peer)", ageSeconds: now.millis(since: s.started) / 1000,
+                    bytesIn: s.up.bytes, bytesOut: s.down.bytes))
         }
         rows += flowRows(pool: pool, room: room - rows.count)
         report.add(rows)

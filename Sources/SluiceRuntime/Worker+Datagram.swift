@@ -91,9 +91,12 @@ extension Worker {
                 sent = try datagrams.send(
                     0, n, on: listener.fd, to: flows[slot].clientAddress, source: flows[slot].localAddress)
             } catch {
-                warnAtMostEverySecond("udp reply failed", [
-                    "pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)", "error": "\(error)",
-                ])
+                warnAtMostEverySecond(
+                    "udp reply failed",
+                    [
+                        "pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)",
+                        "error": "\(error)",
+                    ])
                 sent = 0
             }
             var bytes = 0
@@ -146,8 +149,12 @@ extension Worker {
         }
         armFlowTimer(slot)
         if log.logSessions {
-            log.info("udp flow opened", ["pool": pool.name, "client": "\(client)", "id": "\(flows[slot].id)",
-                                          "server": flows[slot].backend?.name ?? "-"])
+            log.info(
+                "udp flow opened",
+                [
+                    "pool": pool.name, "client": "\(client)", "id": "\(flows[slot].id)",
+                    "server": flows[slot].backend?.name ?? "-",
+                ])
         }
         return slot
     }
@@ -178,9 +185,11 @@ extension Worker {
             let local = error.isResourceShortage
             if !local { server.stats.connectFailures.add(1, ordering: .relaxed) }
             if counting { pools[index].pool.stats.reject(local ? .maxconn : .connectFailed) }
-            warnAtMostEverySecond("udp flow socket failed", [
-                "pool": pools[index].pool.name, "server": server.name, "error": "\(error)",
-            ])
+            warnAtMostEverySecond(
+                "udp flow socket failed",
+                [
+                    "pool": pools[index].pool.name, "server": server.name, "error": "\(error)",
+                ])
             return false
         }
         server.stats.total.add(1, ordering: .relaxed)
@@ -197,8 +206,12 @@ extension Worker {
         oldSocket.close()
         oldServer.stats.active.wrappingSubtract(1, ordering: .relaxed)
         if log.logSessions {
-            log.info("udp flow moved", ["pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)",
-                                         "from": oldServer.name, "server": flows[slot].backend?.name ?? "-"])
+            log.info(
+                "udp flow moved",
+                [
+                    "pool": pools[flows[slot].pool].pool.name, "client": "\(flows[slot].client)",
+                    "from": oldServer.name, "server": flows[slot].backend?.name ?? "-",
+                ])
         }
         return slot
     }
@@ -212,9 +225,12 @@ extension Worker {
             server.stats.connectFailures.add(1, ordering: .relaxed)
             if view.settings.observe { shared.health?.observedFailure(server, reason: "udp port unreachable") }
         }
-        warnAtMostEverySecond("udp flow failed", [
-            "pool": view.pool.name, "server": server?.name ?? "-", "client": "\(flows[slot].client)", "error": "\(error)",
-        ])
+        warnAtMostEverySecond(
+            "udp flow failed",
+            [
+                "pool": view.pool.name, "server": server?.name ?? "-", "client": "\(flows[slot].client)",
+                "error": "\(error)",
+            ])
         closeFlow(slot, reason: "\(error)")
     }
 
@@ -226,12 +242,14 @@ extension Worker {
         view.pool.stats.current.wrappingSubtract(1, ordering: .relaxed)
         view.pool.stats.flows.wrappingSubtract(1, ordering: .relaxed)
         if log.logSessions {
-            log.info("udp flow closed", [
-                "pool": view.pool.name, "server": server?.name ?? "-",
-                "client": "\(flows[slot].client)", "id": "\(flows[slot].id)",
-                "bytes_in": "\(flows[slot].bytesIn)", "bytes_out": "\(flows[slot].bytesOut)",
-                "duration_ms": "\(now.millis(since: flows[slot].started))", "reason": reason,
-            ])
+            log.info(
+                "udp flow closed",
+                [
+                    "pool": view.pool.name, "server": server?.name ?? "-",
+                    "client": "\(flows[slot].client)", "id": "\(flows[slot].id)",
+                    "bytes_in": "\(flows[slot].bytesIn)", "bytes_out": "\(flows[slot].bytesOut)",
+                    "duration_ms": "\(now.millis(since: flows[slot].started))", "reason": reason,
+                ])
         }
         flows.free(slot)
     }
@@ -276,10 +294,11 @@ extension Worker {
         for slot in 0..<UInt32(flows.slots.count) where rows.count < room {
             let f = flows[slot]
             guard f.live, pool == nil || f.pool == pool else { continue }
-            rows.append(SessionSnapshot(
-                id: f.id, pool: pools[f.pool].pool.name, server: f.backend?.name ?? "",
-                client: "\(f.client)", ageSeconds: now.millis(since: f.started) / 1000,
-                bytesIn: f.bytesIn, bytesOut: f.bytesOut))
+            rows.append(
+                SessionSnapshot(
+                    id: f.id, pool: pools[f.pool].pool.name, server: f.backend?.name ?? "",
+                    client: "\(f.client)", ageSeconds: now.millis(since: f.started) / 1000,
+                    bytesIn: f.bytesIn, bytesOut: f.bytesOut))
         }
         return rows
     }

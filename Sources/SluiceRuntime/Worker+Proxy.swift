@@ -84,12 +84,14 @@ extension Worker {
         shared.active.wrappingSubtract(1, ordering: .relaxed)
         channel.liveSessions.wrappingSubtract(1, ordering: .relaxed)
         if log.logSessions {
-            log.info("session closed", [
-                "pool": pool.name, "server": server?.name ?? "-",
-                "client": "\(sessions[slot].peer)", "id": "\(sessions[slot].id)",
-                "bytes_in": "\(bytesIn)", "bytes_out": "\(bytesOut)",
-                "duration_ms": "\(now.millis(since: sessions[slot].started))", "reason": reason,
-            ])
+            log.info(
+                "session closed",
+                [
+                    "pool": pool.name, "server": server?.name ?? "-",
+                    "client": "\(sessions[slot].peer)", "id": "\(sessions[slot].id)",
+                    "bytes_in": "\(bytesIn)", "bytes_out": "\(bytesOut)",
+                    "duration_ms": "\(now.millis(since: sessions[slot].started))", "reason": reason,
+                ])
         }
         sessions.free(slot)
         if freedCappedSlot { slotFreed(pool: poolIndex) }
@@ -152,7 +154,8 @@ extension Worker {
     }
 
     private func hasUnpublishedBytes(_ slot: UInt32) -> Bool {
-        sessions[slot].up.bytes != sessions[slot].publishedIn || sessions[slot].down.bytes != sessions[slot].publishedOut
+        sessions[slot].up.bytes != sessions[slot].publishedIn
+            || sessions[slot].down.bytes != sessions[slot].publishedOut
     }
 
     mutating func fireTimers() {
@@ -171,7 +174,8 @@ extension Worker {
             case .queued:
                 if leaveQueue(slot) {
                     pools[sessions[slot].pool].pool.stats.reject(.queueTimeout)
-                    log.clientWarning(.queueTimeout, pool: pools[sessions[slot].pool].pool.name, ["client": "\(sessions[slot].peer)"])
+                    log.clientWarning(
+                        .queueTimeout, pool: pools[sessions[slot].pool].pool.name, ["client": "\(sessions[slot].peer)"])
                     finish(slot, aborted: true, reason: "queue timeout")
                 }
             case .connecting:

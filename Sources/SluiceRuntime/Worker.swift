@@ -46,7 +46,10 @@ struct Worker: ~Copyable {
     var shutdownDeadline: Instant? = nil
     var running = true
 
-    init(epoll: consuming Epoll, channel: WorkerChannel, peers: [WorkerChannel], shared: SharedState, listeners: [Listener]) {
+    init(
+        epoll: consuming Epoll, channel: WorkerChannel, peers: [WorkerChannel], shared: SharedState,
+        listeners: [Listener]
+    ) {
         self.epoll = epoll
         self.channel = channel
         self.peers = peers
@@ -85,8 +88,9 @@ struct Worker: ~Copyable {
     /// only (by its index), which keeps every flow of that listener.
     mutating func watch(_ listener: Listener, _ index: Int) throws(Errno) {
         guard reads(listener, index) else { return }
-        try epoll.add(listener.fd, listener.datagram ? [.readable] : [.readable, .exclusive],
-                      data: token(.listener, UInt32(index)))
+        try epoll.add(
+            listener.fd, listener.datagram ? [.readable] : [.readable, .exclusive],
+            data: token(.listener, UInt32(index)))
     }
 
     func reads(_ listener: Listener, _ index: Int) -> Bool {
@@ -174,7 +178,9 @@ struct Worker: ~Copyable {
                 acceptAll(listener)
             }
         case .flow?:
-            guard Int(index) < flows.slots.count, flows[index].generation == generation, flows[index].live else { return }
+            guard Int(index) < flows.slots.count, flows[index].generation == generation, flows[index].live else {
+                return
+            }
             flowReadable(index)
         case .wakeup?:
             channel.wake.drain()
@@ -229,7 +235,8 @@ struct Worker: ~Copyable {
         if sessions.live == 0 && channel.liveSessions.load(ordering: .relaxed) == 0 {
             running = false
         } else if deadline <= now {
-            log.info("shutdown timeout: closing sessions", ["worker": "\(channel.index)", "sessions": "\(sessions.live)"])
+            log.info(
+                "shutdown timeout: closing sessions", ["worker": "\(channel.index)", "sessions": "\(sessions.live)"])
             for slot in 0..<UInt32(sessions.slots.count) where sessions[slot].state != .free {
                 finish(slot, aborted: true, reason: "shutdown")
             }

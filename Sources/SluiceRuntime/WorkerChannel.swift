@@ -59,8 +59,6 @@ final class WorkerChannel: Sendable {
     }
 }
 
-
-
 /// `show sessions`: every worker adds its rows, the admin thread waits for all of them.
 final class SessionReport: Sendable {
     private let rows = Mutex<[SessionSnapshot]>([])

@@ -127,7 +127,9 @@ package final class DatagramBatch {
     /// Sends datagrams `from ..< from+count` to `peer`, from the local address `source`
     /// (family 0: the socket's own).
     @inline(never)
-    package func send(_ from: Int, _ count: Int, on fd: FD, to peer: SocketAddress, source: SocketAddress)
+    package func send(
+        _ from: Int, _ count: Int, on fd: FD, to peer: SocketAddress, source: SocketAddress
+    )
         throws(Errno) -> Int
     {
         var peerStorage = peer.storage

@@ -72,7 +72,8 @@ package enum Files {
             unlink(temporary)
             throw error
         }
-        let directory = FD(rawValue: try retrying { open(Files.directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
+        let directory = FD(
+            rawValue: try retrying { open(Files.directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
         defer { directory.close() }
         _ = try retrying { fsync(directory.rawValue) }
     }

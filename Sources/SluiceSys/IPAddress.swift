@@ -86,8 +86,12 @@ extension IPAddress: CustomStringConvertible {
             return "\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)"
         case .v6(let hi, let lo):
             var groups: [UInt16] = []
-            for i in stride(from: 48, through: 0, by: -16) { groups.append(UInt16(truncatingIfNeeded: hi >> UInt64(i))) }
-            for i in stride(from: 48, through: 0, by: -16) { groups.append(UInt16(truncatingIfNeeded: lo >> UInt64(i))) }
+            for i in stride(from: 48, through: 0, by: -16) {
+                groups.append(UInt16(truncatingIfNeeded: hi >> UInt64(i)))
+            }
+            for i in stride(from: 48, through: 0, by: -16) {
+                groups.append(UInt16(truncatingIfNeeded: lo >> UInt64(i)))
+            }
             // RFC 5952: compress the longest run (>= 2) of zero groups, first one on ties.
             var bestStart = -1
             var bestLen = 1

@@ -24,7 +24,9 @@ package enum Privileges {
             target.gid = entry.pointee.pw_gid
         }
         if let group {
-            guard let entry = getgrnam(group) else { throw PrivilegeError(description: "group '\(group)' does not exist") }
+            guard let entry = getgrnam(group) else {
+                throw PrivilegeError(description: "group '\(group)' does not exist")
+            }
             target.gid = entry.pointee.gr_gid
         }
         return target

@@ -51,8 +51,10 @@ package struct SocketAddress: Sendable {
             case AF_INET6:
                 let sin6 = raw.loadUnaligned(as: sockaddr_in6.self)
                 let (hi, lo) = withUnsafeBytes(of: sin6.sin6_addr) {
-                    (UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-                     UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+                    (
+                        UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                        UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                    )
                 }
                 return IPEndpoint(.v6(hi, lo), UInt16(bigEndian: sin6.sin6_port))
             default:
@@ -99,7 +101,8 @@ package enum Resolver {
         while let ai = cursor {
             var address = SocketAddress()
             withUnsafeMutableBytes(of: &address.storage) { dst in
-                dst.copyMemory(from: UnsafeRawBufferPointer(start: ai.pointee.ai_addr, count: Int(ai.pointee.ai_addrlen)))
+                dst.copyMemory(
+                    from: UnsafeRawBufferPointer(start: ai.pointee.ai_addr, count: Int(ai.pointee.ai_addrlen)))
             }
             if let endpoint = address.endpoint {
                 if case .v4 = endpoint.address { return .success(endpoint.address) }

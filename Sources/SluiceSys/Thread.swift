@@ -9,7 +9,9 @@ package struct ThreadHandle: Sendable {
     /// `signalsBlocked`: the thread starts with every signal blocked, for a thread that may be
     /// created before the control thread blocks SIGTERM and friends for its signalfd (a thread
     /// with them unblocked would take SIGTERM's default action: exit at once).
-    package static func spawn(name: String, signalsBlocked: Bool = false, _ body: @escaping @Sendable () -> Void) -> ThreadHandle {
+    package static func spawn(
+        name: String, signalsBlocked: Bool = false, _ body: @escaping @Sendable () -> Void
+    ) -> ThreadHandle {
         var previous = sigset_t()
         if signalsBlocked {
             var all = sigset_t()
@@ -19,12 +21,14 @@ package struct ThreadHandle: Sendable {
         defer { if signalsBlocked { pthread_sigmask(SIG_SETMASK, &previous, nil) } }
         let box = Unmanaged.passRetained(ThreadBody(name: name, body: body))
         var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { raw in
-            let box = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
-            _ = sluice_set_thread_name(String(box.name.prefix(15)))
-            box.body()
-            return nil
-        }, box.toOpaque())
+        let rc = pthread_create(
+            &tid, nil,
+            { raw in
+                let box = Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue()
+                _ = sluice_set_thread_name(String(box.name.prefix(15)))
+                box.body()
+                return nil
+            }, box.toOpaque())
         precondition(rc == 0, "pthread_create failed: \(Errno(rawValue: rc))")
         return ThreadHandle(id: tid)
     }

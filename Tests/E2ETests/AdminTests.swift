@@ -23,16 +23,17 @@ extension E2E {
             let socket = sockets.path("admin.sock")
             let port = try FreePort.tcp()
             let metricsPort = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    workers 2
-                    admin-socket \(socket) mode 0600
-                    metrics 127.0.0.1:\(metricsPort)
-                pool p
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server e1 127.0.0.1:\(echo.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        workers 2
+                        admin-socket \(socket) mode 0600
+                        metrics 127.0.0.1:\(metricsPort)
+                    pool p
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server e1 127.0.0.1:\(echo.port)
+                    """)
             let sizes = [1, 70_000, 1_000_003]
             for size in sizes {
                 let client = try TestClient(port: port)
@@ -53,7 +54,9 @@ extension E2E {
             }
             let info = try Self.ctl(socket, "--json", "show", "info")
             #expect(info.status == .exited(0))
-            #expect(info.stdout.contains("\"bytes_in\":\(total)") && info.stdout.contains("\"bytes_out\":\(total)"), "\(info)")
+            #expect(
+                info.stdout.contains("\"bytes_in\":\(total)") && info.stdout.contains("\"bytes_out\":\(total)"),
+                "\(info)")
 
             let servers = try Self.ctl(socket, "show", "servers", "p")
             #expect(servers.status == .exited(0))
@@ -76,16 +79,18 @@ extension E2E {
             chmod(sockets.url.path, 0o755)
             let socket = sockets.path("admin.sock")
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    admin-socket \(socket) mode 0666
-                pool p
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server a 127.0.0.1:1
-                """)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        admin-socket \(socket) mode 0666
+                    pool p
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server a 127.0.0.1:1
+                    """)
             var lines: [[UInt8]] = [
-                [0x00, 0xFF, 0xFE, 0x0A], Array("\u{1B}[2J\n".utf8), [0xC3, 0x28, 0x0A], Array(repeating: 0x41, count: 1 << 20),
+                [0x00, 0xFF, 0xFE, 0x0A], Array("\u{1B}[2J\n".utf8), [0xC3, 0x28, 0x0A],
+                Array(repeating: 0x41, count: 1 << 20),
                 Array(repeating: 0x20, count: 5000) + [0x0A], Array("\n".utf8), Array("   \n".utf8),
             ]
             for text in [
@@ -95,14 +100,16 @@ extension E2E {
                 "set server pa state drain", "set server /a state drain", "set server p/ state drain",
                 "set server p/a/b state drain", "set server p/a frobnicate 1", "add server", "add server p/b",
                 "add server p/b 1.2.3.4", "add server p/b 1.2.3.4:99999", "add server p/b [::1:80",
-                "add server p/b 1.2.3.4:80 weight", "add server p/b 1.2.3.4:80 weight 2000", "add server p/b 1.2.3.4:80 bogus",
+                "add server p/b 1.2.3.4:80 weight", "add server p/b 1.2.3.4:80 weight 2000",
+                "add server p/b 1.2.3.4:80 bogus",
                 "del server", "del server p", "kill sessions", "kill sessions p/zz", "reload now", "help me",
                 "SHOW INFO", "show info json json", "del server nosuch/a", "set server p/zz state drain",
             ] { lines.append(Array((text + "\n").utf8)) }
             for line in lines {
                 let reply = try UnixClient.exchange(socket, line)
-                #expect(reply.hasPrefix("ERR ") || line.allSatisfy({ $0 == 0x20 || $0 == 0x0A }) && reply.isEmpty,
-                        "\(line.prefix(40)) -> \(reply)")
+                #expect(
+                    reply.hasPrefix("ERR ") || line.allSatisfy({ $0 == 0x20 || $0 == 0x0A }) && reply.isEmpty,
+                    "\(line.prefix(40)) -> \(reply)")
                 #expect(sluice.isRunning, "sluice died after \(line.prefix(40))")
             }
             #expect(try UnixClient.exchange(socket, Array("show info\n".utf8)).contains("sessions_total"))
@@ -118,20 +125,24 @@ extension E2E {
             let sockets = try TempDirectory(prefix: "sluice-admin")
             let socket = sockets.path("admin.sock")
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    admin-socket \(socket)
-                pool p
-                    bind 127.0.0.1:\(port)
-                    check none
-                """)
-            for args in [["show", "servers", "nope"], ["frobnicate"], ["set", "server", "p/x", "weight", "5000"],
-                         ["show"], ["add", "server", "p/x", "not-an-address"]] {
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        admin-socket \(socket)
+                    pool p
+                        bind 127.0.0.1:\(port)
+                        check none
+                    """)
+            for args in [
+                ["show", "servers", "nope"], ["frobnicate"], ["set", "server", "p/x", "weight", "5000"],
+                ["show"], ["add", "server", "p/x", "not-an-address"],
+            ] {
                 let result = try Self.ctl(socket, args)
                 #expect(result.status == .exited(1), "\(args): \(result)")
                 #expect(result.stdout.hasPrefix("ERR "), "\(args): \(result)")
             }
-            let unreachable = try SluiceCommand.run(["-s", sockets.path("missing.sock"), "show", "info"], binary: "sluicectl")
+            let unreachable = try SluiceCommand.run(
+                ["-s", sockets.path("missing.sock"), "show", "info"], binary: "sluicectl")
             #expect(unreachable.status == .exited(2))
             #expect(try Self.ctl(socket, "help").status == .exited(0))
             #expect(sluice.isRunning)

@@ -27,23 +27,25 @@ extension E2E {
 
         @Test func checkAcceptsAValidFile() throws {
             let directory = try TempDirectory()
-            let path = try directory.write("valid.conf", TestConfig.global() + """
-                defaults
-                    timeout connect 2s
+            let path = try directory.write(
+                "valid.conf",
+                TestConfig.global() + """
+                    defaults
+                        timeout connect 2s
 
-                pool web
-                    bind 127.0.0.1:18080
-                    bind [::1]:18080
-                    balance roundrobin
-                    retries 1
-                    maxconn 100
-                    timeout idle 30s
-                    check none
-                    server a 127.0.0.1:18081 weight 5
-                    server b 127.0.0.1:18082 weight 1 maxconn 10
-                    server c 127.0.0.1:18083 backup
-                    server d 127.0.0.1:18084 disabled
-                """)
+                    pool web
+                        bind 127.0.0.1:18080
+                        bind [::1]:18080
+                        balance roundrobin
+                        retries 1
+                        maxconn 100
+                        timeout idle 30s
+                        check none
+                        server a 127.0.0.1:18081 weight 5
+                        server b 127.0.0.1:18082 weight 1 maxconn 10
+                        server c 127.0.0.1:18083 backup
+                        server d 127.0.0.1:18084 disabled
+                    """)
             let result = try SluiceCommand.run(["-c", "-f", path])
             #expect(result.status == .exited(0), "\(result)")
             #expect(result.stdout.contains("configuration valid"), "\(result)")
@@ -51,7 +53,9 @@ extension E2E {
 
         @Test func checkReportsEveryErrorWithFileAndLine() throws {
             let directory = try TempDirectory()
-            let path = try directory.write("broken.conf", """
+            let path = try directory.write(
+                "broken.conf",
+                """
                 global
                     workers 1
                     admin-socket none

@@ -19,18 +19,19 @@ extension E2E {
                 sockets = try TempDirectory(prefix: "sluice-drain")
                 socket = sockets.path("admin.sock")
                 port = try FreePort.tcp()
-                sluice = try SluiceProcess(config: """
-                    global
-                        workers \(workers)
-                        admin-socket \(socket)
-                        log-sessions on
-                    pool p
-                        bind 127.0.0.1:\(port)
-                        balance roundrobin
-                        check none
-                    \(extra)
-                    \(servers.map { "    server \($0.0) 127.0.0.1:\($0.1)" }.joined(separator: "\n"))
-                    """)
+                sluice = try SluiceProcess(
+                    config: """
+                        global
+                            workers \(workers)
+                            admin-socket \(socket)
+                            log-sessions on
+                        pool p
+                            bind 127.0.0.1:\(port)
+                            balance roundrobin
+                            check none
+                        \(extra)
+                        \(servers.map { "    server \($0.0) 127.0.0.1:\($0.1)" }.joined(separator: "\n"))
+                        """)
             }
 
             @discardableResult
@@ -55,7 +56,9 @@ extension E2E {
                 try client.send(chunk)
                 var echoed: [UInt8] = []
                 while echoed.count < chunk.count {
-                    guard case .bytes(let more) = try client.receive() else { throw HarnessError("session ended early") }
+                    guard case .bytes(let more) = try client.receive() else {
+                        throw HarnessError("session ended early")
+                    }
                     echoed += more
                 }
                 #expect(echoed == chunk)
@@ -92,7 +95,10 @@ extension E2E {
             #expect(sessions.contains(" a "), "the draining session is listed: \(sessions)")
             long.shutdownWrite()
             #expect(try long.receive() == .eof)
-            try waitUntil("a to leave show servers after its last session", lastSeen: { "\((try? rig.serverRow("a")) ?? nil ?? [])" }) {
+            try waitUntil(
+                "a to leave show servers after its last session",
+                lastSeen: { "\((try? rig.serverRow("a")) ?? nil ?? [])" }
+            ) {
                 try rig.serverRow("a") == nil
             }
             #expect(try rig.sluice.stop() == .exited(0))

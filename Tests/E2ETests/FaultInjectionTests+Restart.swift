@@ -15,7 +15,9 @@ extension E2E.FaultInjectionTests {
         let port = try FreePort.tcp()
         let directory = try TempDirectory(prefix: "sluice-restart")
         let socket = directory.path("admin.sock")
-        let config = try directory.write("sluice.conf", """
+        let config = try directory.write(
+            "sluice.conf",
+            """
             global
                 workers 1
                 admin-socket \(socket)

@@ -16,22 +16,23 @@ extension E2E.FaultInjectionTests {
         let backup = try EchoBackend(name: "backup")
         defer { backup.stop() }
         let (alonePort, failoverPort) = (try FreePort.tcp(), try FreePort.tcp())
-        let rig = try FaultRig(pools: """
-            pool alone
-                bind 127.0.0.1:\(alonePort)
-                timeout connect 300ms
-                retries 0
-                check none
-                server hole 127.0.0.1:\(hole.port)
-            pool failover
-                bind 127.0.0.1:\(failoverPort)
-                balance roundrobin
-                timeout connect 300ms
-                retries 1
-                check none
-                server hole 127.0.0.1:\(hole.port)
-                server backup 127.0.0.1:\(backup.port)
-            """)
+        let rig = try FaultRig(
+            pools: """
+                pool alone
+                    bind 127.0.0.1:\(alonePort)
+                    timeout connect 300ms
+                    retries 0
+                    check none
+                    server hole 127.0.0.1:\(hole.port)
+                pool failover
+                    bind 127.0.0.1:\(failoverPort)
+                    balance roundrobin
+                    timeout connect 300ms
+                    retries 1
+                    check none
+                    server hole 127.0.0.1:\(hole.port)
+                    server backup 127.0.0.1:\(backup.port)
+                """)
         try rig.sluice.explaining {
             let started = ContinuousClock.now
             try TestClient.expectRejected(port: alonePort)
@@ -77,7 +78,8 @@ extension E2E.FaultInjectionTests {
         defer { stalled.stop() }
         let server = how == .stopsReading ? source.port : how == .vanishesMidUpload ? stalled.port : echo.port
         let idle = how == .resetsWhileIdle ? "10s" : "300ms"
-        let rig = try FaultRig(pools: Self.faultPool(port: port, "    server s 127.0.0.1:\(server)", "    timeout idle \(idle)"))
+        let rig = try FaultRig(
+            pools: Self.faultPool(port: port, "    server s 127.0.0.1:\(server)", "    timeout idle \(idle)"))
         try rig.sluice.explaining {
             switch how {
             case .goesSilent, .resetsWhileIdle:
@@ -107,7 +109,9 @@ extension E2E.FaultInjectionTests {
                 try client.stopThreads()
                 // The client is still there, unread bytes pile up, then nothing moves for 300 ms.
                 try rig.waitForNoSession("a client that stopped reading", timeout: .seconds(5))
-                try waitUntil("the server's connection to end", lastSeen: { "\(source.ends)" }) { source.ends.count == 1 }
+                try waitUntil("the server's connection to end", lastSeen: { "\(source.ends)" }) {
+                    source.ends.count == 1
+                }
                 #expect(source.ends == ["reset"], "the server saw \(source.ends)")
                 // Should the client read again, it must learn its download was cut: a reset,
                 // not the bytes sluice had queued followed by a clean EOF.
@@ -117,10 +121,14 @@ extension E2E.FaultInjectionTests {
             case .vanishesMidUpload:
                 let client = try BulkClient(port: port, write: true, read: false)
                 defer { client.client.close() }
-                try waitUntil("1 MiB sent", lastSeen: { "\(client.sent) bytes, \(client.ends)" }) { client.sent >= 1 << 20 }
+                try waitUntil("1 MiB sent", lastSeen: { "\(client.sent) bytes, \(client.ends)" }) {
+                    client.sent >= 1 << 20
+                }
                 try client.stopThreads()
                 try rig.waitForNoSession("a client gone silent mid-upload", timeout: .seconds(5))
-                try waitUntil("the server's connection to end", lastSeen: { "\(stalled.ends)" }) { stalled.ends.count == 1 }
+                try waitUntil("the server's connection to end", lastSeen: { "\(stalled.ends)" }) {
+                    stalled.ends.count == 1
+                }
                 #expect(stalled.ends == ["hang-up"], "the server saw \(stalled.ends)")
             }
         }

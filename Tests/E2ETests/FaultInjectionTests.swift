@@ -132,7 +132,9 @@ extension E2E {
             let rig = try FaultRig(pools: Self.faultPool(port: port, "    server bulk 127.0.0.1:\(backend.port)"))
             let client = try BulkClient(port: port, write: cut.upload)
             try rig.sluice.explaining {
-                try waitUntil("4 MiB through sluice", lastSeen: { "server \(backend.moved), client \(client.received)" }) {
+                try waitUntil(
+                    "4 MiB through sluice", lastSeen: { "server \(backend.moved), client \(client.received)" }
+                ) {
                     (cut.upload ? backend.moved : client.received) >= 4 << 20
                 }
                 if cut.byClient {

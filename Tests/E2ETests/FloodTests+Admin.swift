@@ -38,29 +38,41 @@ extension E2E.FloodTests {
         case 0:
             let reply = try FloodRig.admin(socket, "show info")
             let f = fields(reply)
-            try expect(reply.hasPrefix("version ") && f["pid"] == "\(truth.pid)" && f["workers"] == "2"
-                && f["sessions_current"] == "\(truth.sessions)", "show info", reply)
+            try expect(
+                reply.hasPrefix("version ") && f["pid"] == "\(truth.pid)" && f["workers"] == "2"
+                    && f["sessions_current"] == "\(truth.sessions)", "show info", reply)
         case 1:
             let info = try FloodRig.info(socket)
-            try expect(info["pid"] as? Int == truth.pid && info["sessions_current"] as? Int == truth.sessions, "show info json", info)
+            try expect(
+                info["pid"] as? Int == truth.pid && info["sessions_current"] as? Int == truth.sessions,
+                "show info json", info)
         case 2:
             let rows = try FloodRig.adminJSON(socket, "show servers bulk") as? [[String: Any]] ?? []
             let byName = Dictionary(rows.map { ($0["name"] as? String ?? "?", $0) }, uniquingKeysWith: { a, _ in a })
-            try expect(rows.count == 2 && byName["a"]?["sessions_current"] as? Int == truth.sessions
-                && byName["a"]?["state"] as? String == "ready" && byName["b"]?["sessions_current"] as? Int == 0
-                && ["ready", "drain"].contains(byName["b"]?["state"] as? String ?? ""), "show servers bulk json", rows)
+            try expect(
+                rows.count == 2 && byName["a"]?["sessions_current"] as? Int == truth.sessions
+                    && byName["a"]?["state"] as? String == "ready" && byName["b"]?["sessions_current"] as? Int == 0
+                    && ["ready", "drain"].contains(byName["b"]?["state"] as? String ?? ""), "show servers bulk json",
+                rows)
         case 3:
             let rows = try FloodRig.sessions(socket)
-            try expect(Set(rows.compactMap { $0["id"] as? Int }) == truth.ids
-                && rows.allSatisfy { $0["pool"] as? String == "bulk" && $0["server"] as? String == "a" }, "show sessions json", rows)
+            try expect(
+                Set(rows.compactMap { $0["id"] as? Int }) == truth.ids
+                    && rows.allSatisfy { $0["pool"] as? String == "bulk" && $0["server"] as? String == "a" },
+                "show sessions json", rows)
         case 4:
             let reply = try FloodRig.admin(socket, "show pools")
-            let row = reply.split(separator: "\n").first { $0.hasPrefix("bulk ") }?.split(separator: " ").map(String.init) ?? []
-            try expect(reply.hasPrefix("POOL ") && row.count >= 8 && row[1] == "tcp" && row[5] == "\(truth.sessions)", "show pools", reply)
+            let row =
+                reply.split(separator: "\n").first { $0.hasPrefix("bulk ") }?.split(separator: " ").map(String.init)
+                ?? []
+            try expect(
+                reply.hasPrefix("POOL ") && row.count >= 8 && row[1] == "tcp" && row[5] == "\(truth.sessions)",
+                "show pools", reply)
         case 5:
             let reply = try FloodRig.admin(socket, "show metrics")
-            try expect(FloodRig.value(#"sluice_sessions_current{pool="bulk"}"#, in: reply) == Double(truth.sessions)
-                && reply.hasSuffix("\n"), "show metrics", reply.prefix(300))
+            try expect(
+                FloodRig.value(#"sluice_sessions_current{pool="bulk"}"#, in: reply) == Double(truth.sessions)
+                    && reply.hasSuffix("\n"), "show metrics", reply.prefix(300))
         case 6:
             let reply = try FloodRig.admin(socket, "help")
             try expect(reply == truth.help, "help", reply)
@@ -84,13 +96,14 @@ extension E2E.FloodTests {
         defer { a.stop() }
         defer { b.stop() }
         let port = try FreePort.tcp()
-        let rig = try FloodRig(pools: """
-            pool bulk
-                bind 127.0.0.1:\(port)
-                check none
-                server a 127.0.0.1:\(a.port)
-                server b 127.0.0.1:\(b.port) disabled
-            """, prefix: "sluice-admin-storm")
+        let rig = try FloodRig(
+            pools: """
+                pool bulk
+                    bind 127.0.0.1:\(port)
+                    check none
+                    server a 127.0.0.1:\(a.port)
+                    server b 127.0.0.1:\(b.port) disabled
+                """, prefix: "sluice-admin-storm")
         let (sluice, socket) = (rig.sluice, rig.socket)
         let streams = try (0..<4).map { try StreamingEcho(port: port, seed: UInt64(31 + $0), pause: .milliseconds(20)) }
         var rows: [[String: Any]] = []
@@ -100,8 +113,9 @@ extension E2E.FloodTests {
         }
         // From here on `b` is only ever drained or ready (it starts in maint).
         #expect(try rig.admin("set server bulk/b state drain") == "OK\n")
-        let truth = Truth(pid: Int(sluice.pid), sessions: 4, ids: Set(rows.compactMap { $0["id"] as? Int }),
-                          help: try rig.admin("help"))
+        let truth = Truth(
+            pid: Int(sluice.pid), sessions: 4, ids: Set(rows.compactMap { $0["id"] as? Int }),
+            help: try rig.admin("help"))
 
         let (drivers, perDriver) = (4, 1500)
         let failures = Failures()
@@ -125,9 +139,13 @@ extension E2E.FloodTests {
                     let set = try FloodRig.admin(socket, "set server bulk/b state \(state)")
                     let rows = try FloodRig.adminJSON(socket, "show servers bulk") as? [[String: Any]] ?? []
                     let seen = rows.first { $0["name"] as? String == "b" }?["state"] as? String
-                    guard set == "OK\n", seen == state else { throw HarnessError("set bulk/b \(state): \(set), then show servers: \(rows)") }
+                    guard set == "OK\n", seen == state else {
+                        throw HarnessError("set bulk/b \(state): \(set), then show servers: \(rows)")
+                    }
                 }
-                guard try FloodRig.admin(socket, "kill sessions bulk/b") == "OK\n" else { throw HarnessError("kill sessions bulk/b") }
+                guard try FloodRig.admin(socket, "kill sessions bulk/b") == "OK\n" else {
+                    throw HarnessError("kill sessions bulk/b")
+                }
                 toggles.add(1, ordering: .relaxed)
             }
         }
@@ -146,7 +164,8 @@ extension E2E.FloodTests {
             try rig.waitForBaselineFDs("the admin storm", extraPipes: 16)
             try rig.expectByteExactSession(port: port, "the admin storm")
         }
-        print("""
+        print(
+            """
             FloodTests admin: \(commands) admin commands in \(stormTime) (\(rate)/s) over 4 drivers + a toggler \
             (\(toggles.load(ordering: .relaxed)) drain/ready rounds); \(bytes >> 20) MiB streamed each way, byte-exact; \
             fds \(rig.baseline) -> \(try FDTable(pid: sluice.pid))

@@ -17,21 +17,25 @@ extension E2E.FloodTests {
         let perKind = 100
         let slots = 256
         try HeldConnections.ensureFileLimit(8 * perKind + 256)
-        let rig = try FloodRig(workers: 1, pools: """
-            pool p
-                bind 127.0.0.1:\(try FreePort.tcp())
-                check none
-                server a 127.0.0.1:1
-            """, prefix: "sluice-slowloris")
+        let rig = try FloodRig(
+            workers: 1,
+            pools: """
+                pool p
+                    bind 127.0.0.1:\(try FreePort.tcp())
+                    check none
+                    server a 127.0.0.1:1
+                """, prefix: "sluice-slowloris")
         let (sluice, socket, metricsPort, pid) = (rig.sluice, rig.socket, rig.metricsPort, rig.sluice.pid)
         let baselineFiles = try ProcStatus.openFiles(pid)
         let admin = try sluice.explaining {
-            try SlowClients(each: perKind, connect: { try UnixClient.connect(socket, timeout: .seconds(10)) },
-                            head: "show info", dripByte: " ")
+            try SlowClients(
+                each: perKind, connect: { try UnixClient.connect(socket, timeout: .seconds(10)) },
+                head: "show info", dripByte: " ")
         }
         let metrics = try sluice.explaining {
-            try SlowClients(each: perKind, connect: { try SlowClients.tcp(port: metricsPort) },
-                            head: "GET /metrics HTTP/1.1\r\nX-Slow: ", dripByte: "a")
+            try SlowClients(
+                each: perKind, connect: { try SlowClients.tcp(port: metricsPort) },
+                head: "GET /metrics HTTP/1.1\r\nX-Slow: ", dripByte: "a")
         }
 
         // The operator, all along: an answer each time, while sluice holds no more connections
@@ -47,7 +51,8 @@ extension E2E.FloodTests {
             let files = try ProcStatus.openFiles(pid)
             peakFiles.peak("files", files)
             guard files <= baselineFiles + 2 * slots + 4 else {
-                throw HarnessError("sluice holds \(files) fds, \(baselineFiles) at the baseline: more than its \(2 * slots) slots")
+                throw HarnessError(
+                    "sluice holds \(files) fds, \(baselineFiles) at the baseline: more than its \(2 * slots) slots")
             }
         }
         let attack = Deadline(.seconds(3))
@@ -61,13 +66,16 @@ extension E2E.FloodTests {
             }
         }
         let answered = try operatorProbe.stop()
-        try sluice.explaining { if !operatorProbe.failures.isEmpty { throw HarnessError("the operator: \(operatorProbe.failures)") } }
+        try sluice.explaining {
+            if !operatorProbe.failures.isEmpty { throw HarnessError("the operator: \(operatorProbe.failures)") }
+        }
         #expect(answered.count > 0)
         let held = peakFiles.peak("files") - baselineFiles
         admin.closeAll()
         metrics.closeAll()
         try sluice.explaining { try rig.waitForBaselineFDs("the slow clients", extraPipes: 0) }
-        print("""
+        print(
+            """
             FloodTests slowloris: \(2 * 3 * perKind) slow clients for 3 s (\(ticks) drips): admin replied \(admin.replied), \
             closed \(admin.closed); metrics replied \(metrics.replied), closed \(metrics.closed); operator answered \
             \(answered.count) times, slowest \(answered.slowest); sluice held at most \(held) fds over its \
@@ -83,12 +91,14 @@ extension E2E.FloodTests {
         let readers = 40
         var servers = ""
         for s in 0..<300 { servers += "    server s\(s) 127.0.0.\(1 + s % 250):\(10000 + s)\n" }
-        let rig = try FloodRig(workers: 1, pools: """
-            pool big
-                bind 127.0.0.1:\(try FreePort.tcp())
-                check none
-            \(servers)
-            """, prefix: "sluice-unread")
+        let rig = try FloodRig(
+            workers: 1,
+            pools: """
+                pool big
+                    bind 127.0.0.1:\(try FreePort.tcp())
+                    check none
+                \(servers)
+                """, prefix: "sluice-unread")
         let (sluice, pid) = (rig.sluice, rig.sluice.pid)
         let size = try rig.admin("show metrics").utf8.count
         // Each reply is rendered for its client alone, and it is larger than what the socket
@@ -114,8 +124,10 @@ extension E2E.FloodTests {
         #expect(try rig.admin("show info", timeout: .seconds(60)).hasPrefix("version "))
         var peak = baseline
         var open = 0
-        try waitUntil("sluice to drop the clients that never read", timeout: .seconds(30), interval: .milliseconds(20),
-                      lastSeen: { "\(open) fds open; baseline \(rig.baseline)" }) {
+        try waitUntil(
+            "sluice to drop the clients that never read", timeout: .seconds(30), interval: .milliseconds(20),
+            lastSeen: { "\(open) fds open; baseline \(rig.baseline)" }
+        ) {
             peak = max(peak, try ProcStatus.residentBytes(pid))
             let table = try FDTable(pid: pid)
             open = table.others["socket", default: 0]
@@ -124,16 +136,20 @@ extension E2E.FloodTests {
         // Unread replies are dropped past 32 MiB held, and each after the 5 s write timeout,
         // whichever comes first; add a rendering in progress and allocator slack.
         let bound = (32 << 20) + 4 * size + (16 << 20)
-        #expect(peak - baseline < bound, "resident memory grew by \(peak - baseline) bytes (\(readers) x \(size) unread)")
+        #expect(
+            peak - baseline < bound, "resident memory grew by \(peak - baseline) bytes (\(readers) x \(size) unread)")
         var now = 0
-        try waitUntil("resident memory to come back down", timeout: .seconds(10),
-                      lastSeen: { "\(now) bytes resident, \(baseline) before the readers" }) {
+        try waitUntil(
+            "resident memory to come back down", timeout: .seconds(10),
+            lastSeen: { "\(now) bytes resident, \(baseline) before the readers" }
+        ) {
             now = try ProcStatus.residentBytes(pid)
             return now <= baseline + size + (4 << 20)
         }
         clients.closeAll()
         #expect(try rig.admin("show info").hasPrefix("version "))
-        print("""
+        print(
+            """
             FloodTests unread: \(readers) admin clients asked for show metrics (\(size) bytes) and never read: RSS \
             \(baseline >> 10) KiB -> peak \(peak >> 10) -> \(now >> 10) KiB (bound +\(bound >> 10) KiB)
             """)

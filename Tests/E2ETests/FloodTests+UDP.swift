@@ -25,7 +25,7 @@ extension E2E.FloodTests {
             let prefix = Array("ns:probe ".utf8)
             let text = String(decoding: reply.bytes.prefix(24), as: UTF8.self)
             guard reply.bytes.starts(with: prefix), let seq = Int(text.dropFirst(prefix.count).prefix { $0 != " " }),
-                  Array(reply.bytes.dropFirst(3)) == probePayload(seq)
+                Array(reply.bytes.dropFirst(3)) == probePayload(seq)
             else { throw HarnessError("the established flow got \(reply.bytes.count) bytes that are no echo: \(text)") }
             if seq == n { return true }
         }
@@ -37,14 +37,15 @@ extension E2E.FloodTests {
         let ns = try UDPEchoBackend(name: "ns")
         defer { ns.stop() }
         let udpPort = try FreePort.udp()
-        let rig = try FloodRig(pools: """
-            pool dns
-                bind 127.0.0.1:\(udpPort)
-                mode udp
-                maxconn \(cap)
-                timeout udp-flow 1s
-                server ns 127.0.0.1:\(ns.port)
-            """, prefix: "sluice-udp-flood")
+        let rig = try FloodRig(
+            pools: """
+                pool dns
+                    bind 127.0.0.1:\(udpPort)
+                    mode udp
+                    maxconn \(cap)
+                    timeout udp-flow 1s
+                    server ns 127.0.0.1:\(ns.port)
+                """, prefix: "sluice-udp-flood")
         let (sluice, socket, metricsPort, pid) = (rig.sluice, rig.socket, rig.metricsPort, rig.sluice.pid)
         let established = try UDPClient(source: "127.9.0.1", port: udpPort)
         #expect(try sluice.explaining { try established.exchange(Self.probePayload(0)) } == "ns")
@@ -54,12 +55,16 @@ extension E2E.FloodTests {
         let watcher = Probe("udp-watcher") { n in
             let current = try FloodRig.info(socket)["sessions_current"] as? Int ?? -1
             peaks.peak("info", current)
-            guard (0...cap).contains(current) else { throw HarnessError("show info: sessions_current \(current), cap \(cap)") }
+            guard (0...cap).contains(current) else {
+                throw HarnessError("show info: sessions_current \(current), cap \(cap)")
+            }
             if n % 2 == 1 {
                 let metrics = try FloodRig.scrape(metricsPort, workers: 2)
                 let flows = Int(FloodRig.value(#"sluice_udp_flows_current{pool="dns"}"#, in: metrics) ?? -1)
                 peaks.peak("flows", flows)
-                guard (0...cap).contains(flows) else { throw HarnessError("sluice_udp_flows_current \(flows), cap \(cap)") }
+                guard (0...cap).contains(flows) else {
+                    throw HarnessError("sluice_udp_flows_current \(flows), cap \(cap)")
+                }
             }
             peaks.peak("rss", try ProcStatus.residentBytes(pid))
         }
@@ -90,7 +95,9 @@ extension E2E.FloodTests {
         let probed = try prober.stop()
         let watched = try watcher.stop()
         try sluice.explaining {
-            for group in [failures, watcher.failures, prober.failures] where !group.isEmpty { throw HarnessError("\(group)") }
+            for group in [failures, watcher.failures, prober.failures] where !group.isEmpty {
+                throw HarnessError("\(group)")
+            }
         }
         let sent = addresses * ports
         let lostCount = lost.load(ordering: .relaxed)
@@ -108,17 +115,22 @@ extension E2E.FloodTests {
         let rejected = Int(FloodRig.value(#"sluice_rejected_total{pool="dns",reason="maxconn"}"#, in: metrics) ?? -1)
         let admitted = Int(FloodRig.value(#"sluice_sessions_total{pool="dns"}"#, in: metrics) ?? -1)
         // A datagram the kernel dropped before sluice read it is neither.
-        #expect(rejected > 0 && admitted >= 1 && admitted + rejected <= sent + 1 + probed.count, "admitted \(admitted), rejected \(rejected), sent \(sent)")
+        #expect(
+            rejected > 0 && admitted >= 1 && admitted + rejected <= sent + 1 + probed.count,
+            "admitted \(admitted), rejected \(rejected), sent \(sent)")
         let rssAfter = try ProcStatus.residentBytes(sluice.pid)
         if Sanitizer.memoryIsMeasurable {
-            #expect(peaks.peak("rss") - rssBefore < 8 << 20, "resident memory grew by \(peaks.peak("rss") - rssBefore) bytes during the flood")
+            #expect(
+                peaks.peak("rss") - rssBefore < 8 << 20,
+                "resident memory grew by \(peaks.peak("rss") - rssBefore) bytes during the flood")
         }
 
         // A fresh client opens a new flow and gets its bytes back exactly.
         let fresh = try UDPClient(source: "127.9.0.2", port: udpPort)
         let payload = PseudoRandom.bytes(seed: 4242, count: 1200)
         #expect(try sluice.explaining { try fresh.exchange(payload) } == "ns")
-        print("""
+        print(
+            """
             FloodTests UDP: \(sent) datagrams from \(sent) sources in \(floodTime): flows admitted \(admitted), \
             rejected \(rejected) (cap \(cap)); peak flows \(peaks.peak("flows")), peak show info \(peaks.peak("info")); \
             established flow: \(probed.count) exchanges, \(lostCount) lost; \(watched.count) operator \

@@ -66,7 +66,9 @@ extension E2E {
                 case .reset: throw HarnessError("attempt \(i) from \(source): reset after \(echoed.count) of 64 bytes")
                 case .eof:
                     guard echoed == payload else {
-                        throw HarnessError("attempt \(i) from \(source): EOF after \(echoed.count) bytes, \(echoed == Array(payload.prefix(echoed.count)) ? "a prefix" : "different bytes")")
+                        throw HarnessError(
+                            "attempt \(i) from \(source): EOF after \(echoed.count) bytes, \(echoed == Array(payload.prefix(echoed.count)) ? "a prefix" : "different bytes")"
+                        )
                     }
                     return .served
                 }
@@ -108,21 +110,25 @@ extension E2E {
             let echo = try EchoBackend(name: "e")
             defer { echo.stop() }
             let (holdPort, floodPort) = (try FreePort.tcp(), try FreePort.tcp())
-            let rig = try FloodRig(global: ["maxconn \(cap)"], pools: """
-                pool hold
-                    bind 127.0.0.1:\(holdPort)
-                    check none
-                    server e 127.0.0.1:\(echo.port)
-                pool flood
-                    bind 127.0.0.1:\(floodPort)
-                    check none
-                    server e 127.0.0.1:\(echo.port)
-                """, prefix: "sluice-flood")
+            let rig = try FloodRig(
+                global: ["maxconn \(cap)"],
+                pools: """
+                    pool hold
+                        bind 127.0.0.1:\(holdPort)
+                        check none
+                        server e 127.0.0.1:\(echo.port)
+                    pool flood
+                        bind 127.0.0.1:\(floodPort)
+                        check none
+                        server e 127.0.0.1:\(echo.port)
+                    """, prefix: "sluice-flood")
             let (sluice, socket, metricsPort) = (rig.sluice, rig.socket, rig.metricsPort)
 
             // The held sessions come from their own addresses and echo before the flood starts.
             let holders = try sluice.explaining {
-                try (0..<held).map { j in try Self.hold(port: holdPort, source: "127.10.\(j / 250).\(1 + j % 250)", seed: UInt64(j)) }
+                try (0..<held).map { j in
+                    try Self.hold(port: holdPort, source: "127.10.\(j / 250).\(1 + j % 250)", seed: UInt64(j))
+                }
             }
             let rssBefore = try ProcStatus.residentBytes(sluice.pid)
 
@@ -133,7 +139,9 @@ extension E2E {
                 let info = try FloodRig.info(socket)
                 guard let current = info["sessions_current"] as? Int else { throw HarnessError("show info: \(info)") }
                 peaks.peak("info", current)
-                guard current <= cap else { throw HarnessError("show info: sessions_current \(current) > maxconn \(cap)") }
+                guard current <= cap else {
+                    throw HarnessError("show info: sessions_current \(current) > maxconn \(cap)")
+                }
                 switch n % 4 {
                 case 1:
                     // Each worker lists its own sessions in turn, so the whole list is no single
@@ -142,11 +150,16 @@ extension E2E {
                     let rows = try FloodRig.sessions(socket)
                     peaks.peak("sessions", rows.count)
                     let holding = rows.filter { $0["pool"] as? String == "hold" }.count
-                    guard holding == held else { throw HarnessError("show sessions lists \(holding) of the \(held) held sessions") }
+                    guard holding == held else {
+                        throw HarnessError("show sessions lists \(holding) of the \(held) held sessions")
+                    }
                 case 3:
-                    let sum = Int(FloodRig.sum("sluice_sessions_current", in: try FloodRig.scrape(metricsPort, workers: 2)))
+                    let sum = Int(
+                        FloodRig.sum("sluice_sessions_current", in: try FloodRig.scrape(metricsPort, workers: 2)))
                     peaks.peak("metrics", sum)
-                    guard sum <= cap else { throw HarnessError("sluice_sessions_current adds up to \(sum) > maxconn \(cap)") }
+                    guard sum <= cap else {
+                        throw HarnessError("sluice_sessions_current adds up to \(sum) > maxconn \(cap)")
+                    }
                 default: break
                 }
             }
@@ -158,7 +171,8 @@ extension E2E {
                 Probe("flood-counter-\(k)", pause: .zero) { _ in
                     let info = try FloodRig.info(socket)
                     guard let current = info["sessions_current"] as? Int, current <= cap else {
-                        throw HarnessError("show info: sessions_current \(info["sessions_current"] ?? "?") > maxconn \(cap)")
+                        throw HarnessError(
+                            "show info: sessions_current \(info["sessions_current"] ?? "?") > maxconn \(cap)")
                     }
                 }
             }
@@ -175,40 +189,59 @@ extension E2E {
                 return last as? Int == held
             }
             let fillers = try sluice.explaining {
-                try (0..<(cap - held)).map { j in try Self.hold(port: floodPort, source: "127.11.0.\(1 + j)", seed: UInt64(5000 + j)) }
+                try (0..<(cap - held)).map { j in
+                    try Self.hold(port: floodPort, source: "127.11.0.\(1 + j)", seed: UInt64(5000 + j))
+                }
             }
             let full = Tally()
             try sluice.explaining { try Self.flood(split..<attempts, port: floodPort, into: full) }
             let floodTime = ContinuousClock.now - started
-            let watched = try [watcher] + counters
+            let watched = [watcher] + counters
             let requests = try watched.map { try $0.stop() }
             try sluice.explaining {
-                for probe in watched where !probe.failures.isEmpty { throw HarnessError("the operator during the flood: \(probe.failures)") }
+                for probe in watched where !probe.failures.isEmpty {
+                    throw HarnessError("the operator during the flood: \(probe.failures)")
+                }
             }
-            let (served, refused, aborted) = (room.served.load(ordering: .relaxed),
-                                              room.refused.load(ordering: .relaxed) + full.refused.load(ordering: .relaxed),
-                                              room.aborted.load(ordering: .relaxed) + full.aborted.load(ordering: .relaxed))
+            let (served, refused, aborted) = (
+                room.served.load(ordering: .relaxed),
+                room.refused.load(ordering: .relaxed) + full.refused.load(ordering: .relaxed),
+                room.aborted.load(ordering: .relaxed) + full.aborted.load(ordering: .relaxed)
+            )
             #expect(served + refused + aborted == attempts)
-            #expect(served > 0 && room.refused.load(ordering: .relaxed) > 0,
-                    "with room for 20, the flood must both get through and meet the cap: served \(served), refused \(refused)")
+            #expect(
+                served > 0 && room.refused.load(ordering: .relaxed) > 0,
+                "with room for 20, the flood must both get through and meet the cap: served \(served), refused \(refused)"
+            )
             #expect(full.served.load(ordering: .relaxed) == 0, "a client got in with every slot taken")
 
             // Every refusal is counted as maxconn (an aborted client may have been refused too).
             let metrics = try rig.scrape()
-            let rejected = Int(FloodRig.value(#"sluice_rejected_total{pool="flood",reason="maxconn"}"#, in: metrics) ?? -1)
-            #expect(rejected >= refused && rejected <= refused + aborted, "rejected \(rejected), refused \(refused), aborted \(aborted)")
+            let rejected = Int(
+                FloodRig.value(#"sluice_rejected_total{pool="flood",reason="maxconn"}"#, in: metrics) ?? -1)
+            #expect(
+                rejected >= refused && rejected <= refused + aborted,
+                "rejected \(rejected), refused \(refused), aborted \(aborted)")
             let total = Int(FloodRig.value(#"sluice_sessions_total{pool="flood"}"#, in: metrics) ?? -1)
             let filled = cap - held
-            #expect(total >= served + filled && total <= served + filled + aborted, "sessions_total \(total), served \(served)")
-            #expect(FloodRig.sum("sluice_rejected_total", in: metrics) == Double(rejected), "only the flood pool refused:\n\(metrics)")
+            #expect(
+                total >= served + filled && total <= served + filled + aborted,
+                "sessions_total \(total), served \(served)")
+            #expect(
+                FloodRig.sum("sluice_rejected_total", in: metrics) == Double(rejected),
+                "only the flood pool refused:\n\(metrics)")
 
             // The held sessions went through it untouched; memory is where it was.
             try sluice.explaining {
-                for (j, client) in (holders + fillers).enumerated() { try Self.roundTrip(client, seed: UInt64(100_000 + j)) }
+                for (j, client) in (holders + fillers).enumerated() {
+                    try Self.roundTrip(client, seed: UInt64(100_000 + j))
+                }
             }
             let rssAfter = try ProcStatus.residentBytes(sluice.pid)
             if Sanitizer.memoryIsMeasurable {
-                #expect(rssAfter - rssBefore < 8 << 20, "resident memory grew by \(rssAfter - rssBefore) bytes over the flood")
+                #expect(
+                    rssAfter - rssBefore < 8 << 20,
+                    "resident memory grew by \(rssAfter - rssBefore) bytes over the flood")
             }
             for client in holders + fillers { client.close() }
             try sluice.explaining {
@@ -218,7 +251,8 @@ extension E2E {
                 try rig.waitForNoSession("the byte-exact session")
                 try rig.waitForBaselineFDs("the byte-exact session", extraPipes: 8)
             }
-            print("""
+            print(
+                """
                 FloodTests connections: \(attempts) attempts in \(floodTime): served \(served), refused \(refused), \
                 aborted \(aborted); peak sessions: show info \(peaks.peak("info")), show sessions \(peaks.peak("sessions")), \
                 metrics \(peaks.peak("metrics")) (cap \(cap)); operator requests \(requests.map(\.count)), slowest \

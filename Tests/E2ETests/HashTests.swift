@@ -11,17 +11,18 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-hash")
             let socket = dir.path("admin.sock")
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    workers 2
-                    admin-socket \(socket)
-                pool p
-                    bind 127.0.0.1:\(port)
-                    balance hash
-                    hash-key src
-                    check none
-                \(backends.map { "    server \($0.name) 127.0.0.1:\($0.port)" }.joined(separator: "\n"))
-                """)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        workers 2
+                        admin-socket \(socket)
+                    pool p
+                        bind 127.0.0.1:\(port)
+                        balance hash
+                        hash-key src
+                        check none
+                    \(backends.map { "    server \($0.name) 127.0.0.1:\($0.port)" }.joined(separator: "\n"))
+                    """)
             let sources = (2...20).map { "127.0.0.\($0)" }
             var owner: [String: String] = [:]
             for source in sources {
@@ -37,7 +38,8 @@ extension E2E {
             #expect(Set(owner.values).count == 3, "19 clients should reach all 3 servers: \(owner)")
 
             let drained = owner["127.0.0.2"]!
-            let result = try SluiceCommand.run(["-s", socket, "set", "server", "p/\(drained)", "state", "drain"], binary: "sluicectl")
+            let result = try SluiceCommand.run(
+                ["-s", socket, "set", "server", "p/\(drained)", "state", "drain"], binary: "sluicectl")
             #expect(result.status == .exited(0))
             for source in sources {
                 let (client, name) = try Greetings.connect(port: port, source: source)
@@ -45,7 +47,9 @@ extension E2E {
                 if owner[source] == drained {
                     #expect(name != drained, "\(source) still sent to the draining server")
                 } else {
-                    #expect(name == owner[source], "\(source) moved from \(owner[source]!) to \(name) though its server stayed")
+                    #expect(
+                        name == owner[source],
+                        "\(source) moved from \(owner[source]!) to \(name) though its server stayed")
                 }
             }
             #expect(try sluice.stop() == .exited(0))

@@ -20,12 +20,16 @@ extension E2E {
             }
             /// HEALTH column of `show servers POOL` for `server`.
             func health(_ pool: String, _ server: String) throws -> String {
-                try ctl("show", "servers", pool).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
-                    .first { $0.count > 4 && $0[1] == server }?[3] ?? "absent"
+                try ctl("show", "servers", pool).split(separator: "\n").map {
+                    $0.split(separator: " ").map(String.init)
+                }
+                .first { $0.count > 4 && $0[1] == server }?[3] ?? "absent"
             }
             /// Waits until `show servers` reports `server` of `pool` as `state` (up/down).
             func wait(_ pool: String, _ server: String, _ state: String, timeout: Duration = .seconds(5)) throws {
-                try waitUntil("\(pool)/\(server) \(state)", timeout: timeout, lastSeen: { (try? ctl("show", "servers")) ?? "" }) {
+                try waitUntil(
+                    "\(pool)/\(server) \(state)", timeout: timeout, lastSeen: { (try? ctl("show", "servers")) ?? "" }
+                ) {
                     try health(pool, server) == state
                 }
             }
@@ -38,15 +42,16 @@ extension E2E {
             defer { replica.stop() }
             let admin = try Admin()
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    admin-socket \(admin.socket)
-                pool redis
-                    bind 127.0.0.1:\(port)
-                    check redis-master interval 100ms timeout 500ms rise 1 fall 2
-                    server r1 127.0.0.1:\(master.port)
-                    server r2 127.0.0.1:\(replica.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        admin-socket \(admin.socket)
+                    pool redis
+                        bind 127.0.0.1:\(port)
+                        check redis-master interval 100ms timeout 500ms rise 1 fall 2
+                        server r1 127.0.0.1:\(master.port)
+                        server r2 127.0.0.1:\(replica.port)
+                    """)
             try admin.wait("redis", "r2", "down")
             let old = try TestClient(port: port)
             #expect(try redisServerPort(old) == master.port)
@@ -56,7 +61,10 @@ extension E2E {
             let promoted = ContinuousClock.now
             var last: UInt16 = 0
             // interval × fall = 200 ms, plus a generous margin for a loaded machine.
-            try waitUntil("new sessions to reach the new master", timeout: .seconds(5), lastSeen: { "port \(last)\n\(sluice.stderr)" }) {
+            try waitUntil(
+                "new sessions to reach the new master", timeout: .seconds(5),
+                lastSeen: { "port \(last)\n\(sluice.stderr)" }
+            ) {
                 let client = try TestClient(port: port)
                 defer { client.close() }
                 last = try redisServerPort(client)
@@ -79,14 +87,15 @@ extension E2E {
             let port = try FreePort.tcp()
             var backend: GreetingBackend? = try GreetingBackend(name: "a")
             let backendPort = backend!.port
-            let sluice = try SluiceProcess(config: """
-                global
-                    admin-socket \(admin.socket)
-                pool p
-                    bind 127.0.0.1:\(port)
-                    check tcp interval 100ms timeout 300ms rise 2 fall 2
-                    server a 127.0.0.1:\(backendPort)
-                """)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        admin-socket \(admin.socket)
+                    pool p
+                        bind 127.0.0.1:\(port)
+                        check tcp interval 100ms timeout 300ms rise 2 fall 2
+                        server a 127.0.0.1:\(backendPort)
+                    """)
             try admin.wait("p", "a", "up")
             backend?.stop()
             backend = nil
@@ -108,18 +117,19 @@ extension E2E {
             let admin = try Admin()
             let port = try FreePort.tcp()
             let bPort = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    workers 1
-                    admin-socket \(admin.socket)
-                pool p
-                    bind 127.0.0.1:\(port)
-                    balance roundrobin
-                    check tcp interval 100ms timeout 300ms rise 1 fall 1
-                    slowstart 4s
-                    server a 127.0.0.1:\(a.port)
-                    server b 127.0.0.1:\(bPort)
-                """)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        workers 1
+                        admin-socket \(admin.socket)
+                    pool p
+                        bind 127.0.0.1:\(port)
+                        balance roundrobin
+                        check tcp interval 100ms timeout 300ms rise 1 fall 1
+                        slowstart 4s
+                        server a 127.0.0.1:\(a.port)
+                        server b 127.0.0.1:\(bPort)
+                    """)
             try admin.wait("p", "b", "down")
             let b = try GreetingBackend(name: "b", port: bPort)
             defer { b.stop() }
@@ -127,7 +137,9 @@ extension E2E {
             // Early in the ramp b's effective weight is small: it gets far fewer than half.
             let early = Greetings.counts(try (0..<20).map { _ in try Greetings.once(port: port) })
             #expect((early["b"] ?? 0) <= 6, "early in the ramp: \(early)")
-            try waitUntil("the ramp to finish", timeout: .seconds(10), lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) {
+            try waitUntil(
+                "the ramp to finish", timeout: .seconds(10), lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }
+            ) {
                 try admin.ctl("show", "servers", "p").split(separator: "\n")
                     .first { $0.contains(" b ") }?.split(separator: " ").map(String.init)[6] == "100"
             }
@@ -141,16 +153,17 @@ extension E2E {
             let port = try FreePort.tcp()
             var echo: EchoBackend? = try EchoBackend(name: "e")
             let echoPort = echo!.port
-            let sluice = try SluiceProcess(config: """
-                global
-                    admin-socket \(admin.socket)
-                pool p
-                    bind 127.0.0.1:\(port)
-                    check tcp interval 100ms timeout 300ms rise 1 fall 1
-                    on-down close-sessions
-                    all-down any
-                    server e 127.0.0.1:\(echoPort)
-                """)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        admin-socket \(admin.socket)
+                    pool p
+                        bind 127.0.0.1:\(port)
+                        check tcp interval 100ms timeout 300ms rise 1 fall 1
+                        on-down close-sessions
+                        all-down any
+                        server e 127.0.0.1:\(echoPort)
+                    """)
             try admin.wait("p", "e", "up")
             let session = try TestClient(port: port)
             try session.send("hi\n")
@@ -191,26 +204,29 @@ extension E2E.HealthTests {
         // setpriv execs in place (su forks and waits, and its exit went unseen here).
         func asPostgres(_ command: String) throws -> (Int32, String) {
             try ChildProcess.run(
-                "/usr/bin/setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "/bin/sh", "-c", command],
+                "/usr/bin/setpriv",
+                ["--reuid=postgres", "--regid=postgres", "--init-groups", "/bin/sh", "-c", command],
                 timeout: .seconds(90))
         }
         let (initStatus, initOut) = try asPostgres("\(bin)/initdb -D \(data) -A trust")
         try #require(initStatus == 0, "\(initOut)")
         let (startStatus, startOut) = try asPostgres(
-            "\(bin)/pg_ctl -D \(data) -o '-p \(pgPort) -k \(data) -c listen_addresses=127.0.0.1' -l \(data)/log -w start")
+            "\(bin)/pg_ctl -D \(data) -o '-p \(pgPort) -k \(data) -c listen_addresses=127.0.0.1' -l \(data)/log -w start"
+        )
         try #require(startStatus == 0, "\(startOut)")
         defer { _ = try? asPostgres("\(bin)/pg_ctl -D \(data) -m immediate stop") }
 
         let admin = try Admin()
         let port = try FreePort.tcp()
-        let sluice = try SluiceProcess(config: """
-            global
-                admin-socket \(admin.socket)
-            pool pg
-                bind 127.0.0.1:\(port)
-                check postgres interval 200ms timeout 1s rise 1 fall 2
-                server pg1 127.0.0.1:\(pgPort)
-            """)
+        let sluice = try SluiceProcess(
+            config: """
+                global
+                    admin-socket \(admin.socket)
+                pool pg
+                    bind 127.0.0.1:\(port)
+                    check postgres interval 200ms timeout 1s rise 1 fall 2
+                    server pg1 127.0.0.1:\(pgPort)
+                """)
         try admin.wait("pg", "pg1", "up")
         let (psqlStatus, psqlOut) = try ChildProcess.run(
             "/usr/bin/psql", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "-tAc", "select 40 + 2"])

@@ -7,9 +7,13 @@ import Testing
 extension E2E {
     @Suite struct LifecycleTests {
         /// Waits until connecting to `port` is refused, i.e. the listener is closed.
-        private static func waitForRefusal(port: UInt16, sluice: SluiceProcess, timeout: Duration = .seconds(2)) throws {
+        private static func waitForRefusal(port: UInt16, sluice: SluiceProcess, timeout: Duration = .seconds(2)) throws
+        {
             var last = "no attempt yet"
-            try waitUntil("the listener on \(port) to refuse connections", timeout: timeout, lastSeen: { "\(last)\n\(sluice.stderr)" }) {
+            try waitUntil(
+                "the listener on \(port) to refuse connections", timeout: timeout,
+                lastSeen: { "\(last)\n\(sluice.stderr)" }
+            ) {
                 do {
                     let probe = try TestClient(port: port, timeout: .seconds(1))
                     probe.close()
@@ -25,12 +29,13 @@ extension E2E {
             let echo = try EchoBackend()
             defer { echo.stop() }
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global(workers: 2, "timeout shutdown 10s") + """
-                pool graceful
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server e1 127.0.0.1:\(echo.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global(workers: 2, "timeout shutdown 10s") + """
+                    pool graceful
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server e1 127.0.0.1:\(echo.port)
+                    """)
             let session = try TestClient(port: port)
             try sluice.explaining {
                 try session.send("before\n")
@@ -53,12 +58,13 @@ extension E2E {
             let echo = try EchoBackend()
             defer { echo.stop() }
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global(workers: 2, "timeout shutdown 500ms") + """
-                pool lingering
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server e1 127.0.0.1:\(echo.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global(workers: 2, "timeout shutdown 500ms") + """
+                    pool lingering
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server e1 127.0.0.1:\(echo.port)
+                    """)
             let session = try TestClient(port: port)
             try session.send("hello\n")
             #expect(try session.readLine() == "hello")
@@ -78,12 +84,13 @@ extension E2E {
             let echo = try EchoBackend()
             defer { echo.stop() }
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global() + """
-                pool quiet
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server e1 127.0.0.1:\(echo.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global() + """
+                    pool quiet
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server e1 127.0.0.1:\(echo.port)
+                    """)
             sluice.signal(signal)
             #expect(try sluice.waitForExit(timeout: .seconds(5)) == .exited(0), "\(sluice.stderr)")
         }

@@ -15,13 +15,14 @@ extension E2E {
             defer { a.stop() }
             let port = try FreePort.tcp()
             let global = scope == .global ? TestConfig.global(workers: 2, "maxconn 2") : TestConfig.global(workers: 2)
-            let sluice = try SluiceProcess(config: global + """
-                pool capped
-                    bind 127.0.0.1:\(port)
-                    check none
-                \(scope == .pool ? "    maxconn 2" : "")
-                    server a 127.0.0.1:\(a.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: global + """
+                    pool capped
+                        bind 127.0.0.1:\(port)
+                        check none
+                    \(scope == .pool ? "    maxconn 2" : "")
+                        server a 127.0.0.1:\(a.port)
+                    """)
             let (first, _) = try sluice.explaining { try Greetings.connect(port: port) }
             let (second, _) = try sluice.explaining { try Greetings.connect(port: port) }
             try TestClient.expectRejected(port: port)
@@ -35,7 +36,9 @@ extension E2E {
             // backend sees it: try until a client gets through, within the deadline.
             var lastAttempt = ""
             var fourth: TestClient?
-            try waitUntil("a new client to get through after one closed", interval: .milliseconds(20), lastSeen: { lastAttempt }) {
+            try waitUntil(
+                "a new client to get through after one closed", interval: .milliseconds(20), lastSeen: { lastAttempt }
+            ) {
                 do {
                     // Over the cap sluice resets at once, which can reach connect() itself.
                     let client = try TestClient(port: port)
@@ -57,15 +60,16 @@ extension E2E {
             defer { good.stop() }
             let deadPort = try FreePort.tcp()
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global() + """
-                pool retrying
-                    bind 127.0.0.1:\(port)
-                    balance roundrobin
-                    retries 2
-                    check none
-                    server bad 127.0.0.1:\(deadPort)
-                    server good 127.0.0.1:\(good.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global() + """
+                    pool retrying
+                        bind 127.0.0.1:\(port)
+                        balance roundrobin
+                        retries 2
+                        check none
+                        server bad 127.0.0.1:\(deadPort)
+                        server good 127.0.0.1:\(good.port)
+                    """)
             let names = try sluice.explaining { try (0..<20).map { _ in try Greetings.once(port: port) } }
             #expect(names == Array(repeating: "good", count: 20), "\(sluice.stderr)")
             #expect(try sluice.stop() == .exited(0))
@@ -77,16 +81,17 @@ extension E2E {
             let good = try GreetingBackend(name: "good")
             defer { good.stop() }
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global(workers: 1) + """
-                pool slow
-                    bind 127.0.0.1:\(port)
-                    balance roundrobin
-                    timeout connect 300ms
-                    retries 1
-                    check none
-                    server hole 127.0.0.1:\(hole.port)
-                    server good 127.0.0.1:\(good.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global(workers: 1) + """
+                    pool slow
+                        bind 127.0.0.1:\(port)
+                        balance roundrobin
+                        timeout connect 300ms
+                        retries 1
+                        check none
+                        server hole 127.0.0.1:\(hole.port)
+                        server good 127.0.0.1:\(good.port)
+                    """)
             // Round robin sends the first client to the black hole: it must reach `good`
             // after the connect timeout, not hang and not fail.
             let started = ContinuousClock.now
@@ -95,21 +100,23 @@ extension E2E {
             #expect(name == "good")
             #expect(waited >= .milliseconds(300), "answered before the connect timeout: \(waited)")
             try sluice.waitForLog("Connection timed out")
-            #expect(sluice.logLines(containing: "connect failed").contains { $0.contains("server=hole") },
-                    "\(sluice.stderr)")
+            #expect(
+                sluice.logLines(containing: "connect failed").contains { $0.contains("server=hole") },
+                "\(sluice.stderr)")
             #expect(try sluice.stop() == .exited(0))
         }
 
         @Test func clientIsClosedWhenEveryConnectIsRefused() throws {
             let deadPort = try FreePort.tcp()
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global() + """
-                pool refused
-                    bind 127.0.0.1:\(port)
-                    retries 2
-                    check none
-                    server bad 127.0.0.1:\(deadPort)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global() + """
+                    pool refused
+                        bind 127.0.0.1:\(port)
+                        retries 2
+                        check none
+                        server bad 127.0.0.1:\(deadPort)
+                    """)
             try sluice.explaining { try TestClient.expectRejected(port: port) }
             #expect(sluice.isRunning)
             #expect(try sluice.stop() == .exited(0))
@@ -119,13 +126,14 @@ extension E2E {
             let echo = try EchoBackend()
             defer { echo.stop() }
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global() + """
-                pool idle
-                    bind 127.0.0.1:\(port)
-                    timeout idle 300ms
-                    check none
-                    server e1 127.0.0.1:\(echo.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global() + """
+                    pool idle
+                        bind 127.0.0.1:\(port)
+                        timeout idle 300ms
+                        check none
+                        server e1 127.0.0.1:\(echo.port)
+                    """)
             try sluice.explaining {
                 let idle = try TestClient(port: port)
                 try idle.send("x\n")
@@ -144,7 +152,9 @@ extension E2E {
                 do {
                     try idle.expectClosedWithoutData()
                 } catch {
-                    throw HarnessError("idle session still open \(ContinuousClock.now - idleSince) after its last byte (timeout idle 300ms): \(error)")
+                    throw HarnessError(
+                        "idle session still open \(ContinuousClock.now - idleSince) after its last byte (timeout idle 300ms): \(error)"
+                    )
                 }
                 #expect(ContinuousClock.now - idleSince >= .milliseconds(250))
                 try active.send("still here\n")
@@ -154,7 +164,7 @@ extension E2E {
             }
             #expect(try sluice.stop() == .exited(0))
         }
-    
+
         /// Out of file descriptors (sluice under `prlimit --nofile=N`): the start-up log says
         /// how few sessions fit; clients beyond them are refused or wait in the backlog, never
         /// blamed on the server (by `observe on`, or by a health check that got no socket);
@@ -168,17 +178,20 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-fds")
             let socket = dir.path("admin.sock")
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    workers 1
-                    admin-socket \(socket)
-                pool p
-                    bind 127.0.0.1:\(port)
-                    check tcp interval 100ms timeout 1s rise 1 fall 1
-                    observe on
-                    server e 127.0.0.1:\(echo.port)
-                """, in: dir, launcher: ["/usr/bin/prlimit", "--nofile=\(limit):\(limit)", "--"])
-            #expect(sluice.logLines(containing: "open-files limit holds about 8 sessions, fewer than maxconn 100000").count == 1)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        workers 1
+                        admin-socket \(socket)
+                    pool p
+                        bind 127.0.0.1:\(port)
+                        check tcp interval 100ms timeout 1s rise 1 fall 1
+                        observe on
+                        server e 127.0.0.1:\(echo.port)
+                    """, in: dir, launcher: ["/usr/bin/prlimit", "--nofile=\(limit):\(limit)", "--"])
+            #expect(
+                sluice.logLines(containing: "open-files limit holds about 8 sessions, fewer than maxconn 100000").count
+                    == 1)
             var echoed: [TestClient] = []
             var refused = 0
             var waiting: [TestClient] = []
@@ -197,11 +210,14 @@ extension E2E {
                     waiting.append(client)  // still in the backlog: accepting is paused
                 }
             }
-            #expect(echoed.count >= 4 && echoed.count < 30, "echoed \(echoed.count), refused \(refused), waiting \(waiting.count)")
+            #expect(
+                echoed.count >= 4 && echoed.count < 30,
+                "echoed \(echoed.count), refused \(refused), waiting \(waiting.count)")
             #expect(sluice.logLines(containing: "Too many open files").count >= 1)
             for client in echoed + waiting { client.close() }
             // Once sluice has seen the closes (and drained its backlog), a client is served again.
-            try waitUntil("a client served after the fds came back", timeout: .seconds(10), interval: .milliseconds(50)) {
+            try waitUntil("a client served after the fds came back", timeout: .seconds(10), interval: .milliseconds(50))
+            {
                 guard let again = try? TestClient(port: port, timeout: .seconds(1)) else { return false }
                 defer { again.close() }
                 return (try? again.send("back\n")) != nil && (try? again.readLine()) == "back"

@@ -88,14 +88,16 @@ extension E2E {
                         }
                         round += 1
                         for (i, s) in sessions.enumerated() {
-                            try LoggingTests.echoRoundTrip(s, PseudoRandom.bytes(seed: UInt64(round * 100 + i), count: 8192))
+                            try LoggingTests.echoRoundTrip(
+                                s, PseudoRandom.bytes(seed: UInt64(round * 100 + i), count: 8192))
                         }
                         let fresh = try TestClient(port: livePort)
                         try LoggingTests.echoRoundTrip(fresh, PseudoRandom.bytes(seed: UInt64(round), count: 1000))
                         fresh.close()
                         dropped = try sluice.metric("sluice_log_dropped_total") ?? 0
                     } catch {
-                        throw HarnessError("a worker or the admin socket stopped after \(refused) refused clients: \(error)")
+                        throw HarnessError(
+                            "a worker or the admin socket stopped after \(refused) refused clients: \(error)")
                     }
                 }
                 return (refused, dropped)
@@ -122,8 +124,13 @@ extension E2E {
             sluice.startReadingStderr()
             // (Lines logged after the last look at the counter may have been dropped too.)
             var reported = 0
-            try waitUntil("reports of the dropped log lines", timeout: .seconds(10), lastSeen: { "reported \(reported) of \(dropped)" }) {
-                reported = sluice.logLines(containing: #" log lines dropped""#).compactMap { Self.field("dropped", in: $0) }.reduce(0, +)
+            try waitUntil(
+                "reports of the dropped log lines", timeout: .seconds(10),
+                lastSeen: { "reported \(reported) of \(dropped)" }
+            ) {
+                reported = sluice.logLines(containing: #" log lines dropped""#).compactMap {
+                    Self.field("dropped", in: $0)
+                }.reduce(0, +)
                 dropped = try #require(try sluice.metric("sluice_log_dropped_total"))
                 return reported == Int(dropped)
             }
@@ -136,8 +143,10 @@ extension E2E {
             // the summaries (one a second at most) carry nearly all of them.
             var summarised = 0
             var single = 0
-            try waitUntil("summaries of the refused clients", timeout: .seconds(10),
-                          lastSeen: { "\(summarised) summarised, \(single) single, \(dropped) dropped, \(refused) refused" }) {
+            try waitUntil(
+                "summaries of the refused clients", timeout: .seconds(10),
+                lastSeen: { "\(summarised) summarised, \(single) single, \(dropped) dropped, \(refused) refused" }
+            ) {
                 let summaries = sluice.logLines(containing: #" clients refused: no server available""#)
                 summarised = summaries.compactMap { Self.field("clients", in: $0) }.reduce(0, +)
                 single = sluice.logLines(containing: #"msg="no server available""#).count
@@ -145,7 +154,9 @@ extension E2E {
             }
             for line in sluice.logLines(containing: #" clients refused: no server available""#) {
                 let n = try #require(Self.field("clients", in: line))
-                #expect(line.hasSuffix(#" warn pool=dead clients=\#(n) msg="\#(n) clients refused: no server available""#), "\(line)")
+                #expect(
+                    line.hasSuffix(#" warn pool=dead clients=\#(n) msg="\#(n) clients refused: no server available""#),
+                    "\(line)")
             }
             #expect(summarised > 0)
             #expect(summarised + single <= refused)
@@ -178,7 +189,9 @@ extension E2E {
             #expect(text.utf8.count >= 60_000)
             let lines = text.split(separator: "\n")
             #expect(lines.first?.contains(" msg=") == true)
-            #expect(lines.allSatisfy { $0.hasPrefix("20") && $0.hasSuffix("\"") }, "\(lines.filter { !$0.hasSuffix("\"") })")
+            #expect(
+                lines.allSatisfy { $0.hasPrefix("20") && $0.hasSuffix("\"") }, "\(lines.filter { !$0.hasSuffix("\"") })"
+            )
         }
 
         /// Started with stderr closed (`2>&-`), a start-up error is lost, not a crash.

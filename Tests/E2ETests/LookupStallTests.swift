@@ -43,13 +43,16 @@ extension E2E {
             try sluice.explaining { () throws in
                 // Line 8 adds a server by a name nobody answers for.
                 _ = try sluice.directory.write(
-                    "sluice.conf", Self.config(socket: socket, port: port, backend: backend.port,
-                                               extra: "    server b \(Self.host):\(backend.port)"))
+                    "sluice.conf",
+                    Self.config(
+                        socket: socket, port: port, backend: backend.port,
+                        extra: "    server b \(Self.host):\(backend.port)"))
                 let reply = Mutex<SluiceCommand.Result?>(nil)
                 let failure = Mutex<String?>(nil)
                 let reloader = Thread {
                     do {
-                        let result = try SluiceCommand.run(["-s", socket, "reload"], binary: "sluicectl", timeout: .seconds(40))
+                        let result = try SluiceCommand.run(
+                            ["-s", socket, "reload"], binary: "sluicectl", timeout: .seconds(40))
                         reply.withLock { $0 = result }
                     } catch {
                         failure.withLock { $0 = "\(error)" }
@@ -63,7 +66,10 @@ extension E2E {
                 #expect(info.contains("pid"), "\(info)")
                 // ...and the control loop still sends WATCHDOG=1.
                 let before = pings()
-                try waitUntil("3 more WATCHDOG=1 during the stalled reload", timeout: .seconds(4), lastSeen: { "\(notify.received)" }) {
+                try waitUntil(
+                    "3 more WATCHDOG=1 during the stalled reload", timeout: .seconds(4),
+                    lastSeen: { "\(notify.received)" }
+                ) {
                     pings() >= before + 3
                 }
                 #expect(reply.withLock { $0 } == nil, "the reload answered before the checks ran; they proved nothing")
@@ -75,8 +81,10 @@ extension E2E {
                 let result = try #require(reply.withLock { $0 }, "\(failure.withLock { $0 } ?? "")")
                 #expect(result.status == .exited(1), "\(result)")
                 #expect(result.stdout.hasPrefix("ERR reload failed"), "\(result)")
-                #expect(result.stdout.contains(
-                    "\(sluice.configPath):8: cannot resolve host '\(Self.host)' of server 'b': no answer within 5s"), "\(result)")
+                #expect(
+                    result.stdout.contains(
+                        "\(sluice.configPath):8: cannot resolve host '\(Self.host)' of server 'b': no answer within 5s"),
+                    "\(result)")
                 let servers = try SluiceCommand.run(["-s", socket, "show", "servers"], binary: "sluicectl").stdout
                 #expect(servers.contains(" a ") && !servers.contains(Self.host), "\(servers)")
                 // The datagrams are read on the notify socket's own thread: wait for READY=1.
@@ -90,7 +98,10 @@ extension E2E {
                 sluice.signal(SIGHUP)
                 try sluice.waitForLog("reload: waiting for host name lookups", count: 2, timeout: .seconds(5))
                 let atSignal = pings()
-                try waitUntil("3 more WATCHDOG=1 during the SIGHUP reload", timeout: .seconds(4), lastSeen: { "\(notify.received)" }) {
+                try waitUntil(
+                    "3 more WATCHDOG=1 during the SIGHUP reload", timeout: .seconds(4),
+                    lastSeen: { "\(notify.received)" }
+                ) {
                     pings() >= atSignal + 3
                 }
                 try sluice.waitForLog("of server 'b'", count: 2, timeout: .seconds(30))
@@ -118,13 +129,17 @@ extension E2E {
                 """
             let child = try SluiceProcess(config: conf, in: dir, launcher: dns.launcher(), waitForReady: false)
             defer { child.kill() }
-            try waitUntil("a query at the silent name server", timeout: .seconds(10), lastSeen: { child.stderr }) { dns.queries > 0 }
+            try waitUntil("a query at the silent name server", timeout: .seconds(10), lastSeen: { child.stderr }) {
+                dns.queries > 0
+            }
             // Start-up is busy in the lookup: the signal must wait, not kill.
             child.signal(SIGHUP)
             let status = try child.waitForExit(timeout: .seconds(30))
             #expect(status == .exited(1), "\(child.stderr)")
-            #expect(child.stderr.contains("\(child.configPath):5: cannot resolve host '\(Self.host)' of server 'b': no answer within 5s"),
-                    "\(child.stderr)")
+            #expect(
+                child.stderr.contains(
+                    "\(child.configPath):5: cannot resolve host '\(Self.host)' of server 'b': no answer within 5s"),
+                "\(child.stderr)")
         }
 
         @Test func aStopSignalDuringAStartupLookupEndsTheWaitCleanly() throws {
@@ -140,11 +155,16 @@ extension E2E {
                 """
             let child = try SluiceProcess(config: conf, in: dir, launcher: dns.launcher(), waitForReady: false)
             defer { child.kill() }
-            try waitUntil("a query at the silent name server", timeout: .seconds(10), lastSeen: { child.stderr }) { dns.queries > 0 }
+            try waitUntil("a query at the silent name server", timeout: .seconds(10), lastSeen: { child.stderr }) {
+                dns.queries > 0
+            }
             child.signal(SIGTERM)
             #expect(try child.waitForExit(timeout: .seconds(30)) == .exited(0), "\(child.stderr)")
-            #expect(child.stderr.contains("stopped by SIGTERM during start-up, while looking up host names"), "\(child.stderr)")
-            #expect(!child.stderr.contains("no answer within"), "the stop waited for the lookup deadline: \(child.stderr)")
+            #expect(
+                child.stderr.contains("stopped by SIGTERM during start-up, while looking up host names"),
+                "\(child.stderr)")
+            #expect(
+                !child.stderr.contains("no answer within"), "the stop waited for the lookup deadline: \(child.stderr)")
         }
     }
 }

@@ -42,16 +42,17 @@ extension E2E {
             let socket = sockets.path("admin.sock")
             let metricsPort = try FreePort.tcp()
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    workers 1
-                    admin-socket \(socket) mode 0600
-                    metrics 127.0.0.1:\(metricsPort)
-                pool p
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server a 127.0.0.1:1
-                """, launcher: launcher)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        workers 1
+                        admin-socket \(socket) mode 0600
+                        metrics 127.0.0.1:\(metricsPort)
+                    pool p
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server a 127.0.0.1:1
+                    """, launcher: launcher)
             // Both endpoint threads answer (each has opened its epoll fd) before the count.
             #expect(Self.problem(try Self.scrape(metricsPort), sample: "sluice_workers 1") == nil)
             #expect(try UnixClient.exchange(socket, Array("show info\n".utf8)).hasPrefix("version "))
@@ -71,14 +72,20 @@ extension E2E {
                 let response = try Self.scrape(metricsPort)
                 #expect(Self.problem(response, sample: "sluice_workers 1") == nil, "scrape \(attempt)")
                 let info = try UnixClient.exchange(socket, Array("show info\n".utf8))
-                #expect(info.hasPrefix("version ") && info.contains("\nworkers           1\n"), "show info \(attempt): \(info)")
+                #expect(
+                    info.hasPrefix("version ") && info.contains("\nworkers           1\n"),
+                    "show info \(attempt): \(info)")
             }
             let held = try ProcStatus.openFiles(sluice.pid) - files
             #expect(held <= maxHeld, "sluice holds \(held) operator connections")
             let filesBefore = before
             var last = 0
-            try waitUntil("sluice to close the idle connections", timeout: .seconds(30), interval: .milliseconds(50),
-                          lastSeen: { "\(last) fds open, \(files) before: \(filesBefore); now: \(ProcStatus.describeFiles(sluice.pid))" }) {
+            try waitUntil(
+                "sluice to close the idle connections", timeout: .seconds(30), interval: .milliseconds(50),
+                lastSeen: {
+                    "\(last) fds open, \(files) before: \(filesBefore); now: \(ProcStatus.describeFiles(sluice.pid))"
+                }
+            ) {
                 last = try ProcStatus.openFiles(sluice.pid)
                 return last <= files
             }
@@ -103,7 +110,9 @@ extension E2E {
             var config = "global\n    workers 1\n    admin-socket none\n    metrics 127.0.0.1:\(metricsPort)\n"
             for pool in 0..<4 {
                 config += "pool p\(pool)\n    bind 127.0.0.1:\(try FreePort.tcp())\n    check none\n"
-                for server in 0..<500 { config += "    server s\(server) 127.0.0.\(1 + server % 250):\(10000 + server)\n" }
+                for server in 0..<500 {
+                    config += "    server s\(server) 127.0.0.\(1 + server % 250):\(10000 + server)\n"
+                }
             }
             let sluice = try SluiceProcess(config: config, readyTimeout: .seconds(30))
             let first = try Self.scrape(metricsPort)
@@ -123,8 +132,10 @@ extension E2E {
             #expect(Self.problem(try Self.scrape(metricsPort), sample: "sluice_workers 1") == nil)
             var peak = baseline
             var open = 0
-            try waitUntil("sluice to drop the readers that never read", timeout: .seconds(60), interval: .milliseconds(20),
-                          lastSeen: { "\(open) fds open, \(files) before" }) {
+            try waitUntil(
+                "sluice to drop the readers that never read", timeout: .seconds(60), interval: .milliseconds(20),
+                lastSeen: { "\(open) fds open, \(files) before" }
+            ) {
                 peak = max(peak, try ProcStatus.residentBytes(sluice.pid))
                 open = try ProcStatus.openFiles(sluice.pid)
                 return open <= files
@@ -134,8 +145,10 @@ extension E2E {
             let bound = (32 << 20) + 4 * size + (16 << 20)
             #expect(peak - baseline < bound, "resident memory grew by \(peak - baseline) bytes (baseline \(baseline))")
             var now = 0
-            try waitUntil("resident memory to come back down", timeout: .seconds(10),
-                          lastSeen: { "\(now) bytes resident, \(baseline) before the readers" }) {
+            try waitUntil(
+                "resident memory to come back down", timeout: .seconds(10),
+                lastSeen: { "\(now) bytes resident, \(baseline) before the readers" }
+            ) {
                 now = try ProcStatus.residentBytes(sluice.pid)
                 return now <= baseline + size
             }

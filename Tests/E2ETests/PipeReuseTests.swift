@@ -31,20 +31,21 @@ extension E2E {
             let (sinkPort, echoPort) = (try FreePort.tcp(), try FreePort.tcp())
             // One worker: every session shares its pipe pool. pipe-size stays 64k, so the
             // scratch buffer (16 KiB) is larger than the 4 KiB pipes the kernel is made to give.
-            let sluice = try SluiceProcess(config: """
-                global
-                    workers 1
-                    admin-socket \(socket)
-                    log-sessions on
-                pool sink
-                    bind 127.0.0.1:\(sinkPort)
-                    check none
-                    server stalled 127.0.0.1:\(stalled.port)
-                pool echo
-                    bind 127.0.0.1:\(echoPort)
-                    check none
-                    server echo 127.0.0.1:\(echo.port)
-                """, in: dir, launcher: ["/usr/bin/env", "SLUICE_DEBUG_PIPE_BYTES=4096"])
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        workers 1
+                        admin-socket \(socket)
+                        log-sessions on
+                    pool sink
+                        bind 127.0.0.1:\(sinkPort)
+                        check none
+                        server stalled 127.0.0.1:\(stalled.port)
+                    pool echo
+                        bind 127.0.0.1:\(echoPort)
+                        check none
+                        server echo 127.0.0.1:\(echo.port)
+                    """, in: dir, launcher: ["/usr/bin/env", "SLUICE_DEBUG_PIPE_BYTES=4096"])
             func metrics() throws -> String {
                 try SluiceCommand.run(["-s", socket, "show", "metrics"], binary: "sluicectl").stdout
             }

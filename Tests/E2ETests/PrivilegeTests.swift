@@ -11,16 +11,17 @@ extension E2E {
             let echo = try EchoBackend()
             defer { echo.stop() }
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    admin-socket none
-                    user nobody
-                    group nogroup
-                pool p
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server e 127.0.0.1:\(echo.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        admin-socket none
+                        user nobody
+                        group nogroup
+                    pool p
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server e 127.0.0.1:\(echo.port)
+                    """)
             let status = try String(contentsOfFile: "/proc/\(sluice.pid)/status", encoding: .utf8)
             let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
             let gid = status.split(separator: "\n").first { $0.hasPrefix("Gid:") } ?? ""
@@ -36,7 +37,9 @@ extension E2E {
         @Test func unknownUserIsAStartupError() throws {
             let dir = try TempDirectory()
             let port = try FreePort.tcp()
-            let path = try dir.write("sluice.conf", """
+            let path = try dir.write(
+                "sluice.conf",
+                """
                 global
                     admin-socket none
                     user no-such-user-here

@@ -25,10 +25,12 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-queue")
             let socket = dir.path("admin.sock")
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: Self.config(socket: socket, port: port, server: a.port, queue: "10s"))
+            let sluice = try SluiceProcess(
+                config: Self.config(socket: socket, port: port, server: a.port, queue: "10s"))
+            // The QUEUE column of `show pools`.
             func queued() throws -> String {
                 try SluiceCommand.run(["-s", socket, "show", "pools"], binary: "sluicectl").stdout
-                    .split(separator: "\n").last?.split(separator: " ").dropFirst(7).first.map(String.init) ?? "?"  // QUEUE
+                    .split(separator: "\n").last?.split(separator: " ").dropFirst(7).first.map(String.init) ?? "?"
             }
             let (first, name) = try Greetings.connect(port: port)
             #expect(name == "a")
@@ -54,7 +56,8 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-queue")
             let socket = dir.path("admin.sock")
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: Self.config(socket: socket, port: port, server: a.port, queue: "300ms"))
+            let sluice = try SluiceProcess(
+                config: Self.config(socket: socket, port: port, server: a.port, queue: "300ms"))
             let (holder, _) = try Greetings.connect(port: port)
             let started = ContinuousClock.now
             let waiter = try TestClient(port: port)

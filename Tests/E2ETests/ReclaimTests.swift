@@ -15,7 +15,9 @@ extension E2E {
         /// Shape 0: s0..s999 on `first`; 1: the same names on `second` (each replaced by
         /// address); 2: t0..t999 on `first` (each deleted, a new name added). After the
         /// `start`, logging is quieter: a reload logs every server added or removed.
-        static func config(socket: String, port: UInt16, shape: Int, first: UInt16, second: UInt16, start: Bool = false) -> String {
+        static func config(
+            socket: String, port: UInt16, shape: Int, first: UInt16, second: UInt16, start: Bool = false
+        ) -> String {
             let name = shape == 2 ? "t" : "s"
             let backend = shape == 1 ? second : first
             let servers = (0..<serverCount).map { "    server \(name)\($0) 127.0.0.1:\(backend)" }
@@ -74,8 +76,10 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-reclaim")
             let socket = dir.path("admin.sock")
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: Self.config(socket: socket, port: port, shape: 0,
-                                                               first: first.port, second: second.port, start: true))
+            let sluice = try SluiceProcess(
+                config: Self.config(
+                    socket: socket, port: port, shape: 0,
+                    first: first.port, second: second.port, start: true))
             // RSS may move by a few MB (allocator arenas); kept, 1000 servers are about 2.4 MB.
             // Under ThreadSanitizer (`make test-tsan` sets TSAN_OPTIONS) RSS also holds TSan's own
             // bookkeeping, which only grows (a stack depot entry per new allocation stack, sync
@@ -100,13 +104,17 @@ extension E2E {
                     if let before {
                         let now = try Self.rssKiB(sluice.pid)
                         if now - before > allowed {
-                            throw HarnessError("RSS grew from \(before) KiB to \(now) KiB after \(reloads - 12) reloads replacing \(Self.serverCount) servers each")
+                            throw HarnessError(
+                                "RSS grew from \(before) KiB to \(now) KiB after \(reloads - 12) reloads replacing \(Self.serverCount) servers each"
+                            )
                         }
                     }
                 }
                 // Warm-up: allocator arenas and the tables reach their working size.
                 for _ in 0..<12 { try reload() }
-                try waitUntil("only the 1000 members listed", lastSeen: { "\((try? Self.servers(socket).count) ?? -1) rows" }) {
+                try waitUntil(
+                    "only the 1000 members listed", lastSeen: { "\((try? Self.servers(socket).count) ?? -1) rows" }
+                ) {
                     try Self.servers(socket).count == Self.serverCount
                 }
                 let start = try Self.rssKiB(sluice.pid)
@@ -117,7 +125,9 @@ extension E2E {
                 defer { long.close() }
                 try DrainTests.exchange(long, rounds: 2, seed: 100)
                 let sessions = try Self.admin(socket, "show sessions p")
-                let held = sessions.split(separator: "\n").dropFirst().compactMap { $0.split(separator: " ").dropFirst(2).first }
+                let held = sessions.split(separator: "\n").dropFirst().compactMap {
+                    $0.split(separator: " ").dropFirst(2).first
+                }
                 guard held.count == 1, let heldName = held.first.map(String.init) else {
                     throw HarnessError("expected one session: \(sessions)")
                 }
@@ -127,28 +137,35 @@ extension E2E {
                 }
                 let listed = try Self.servers(socket)
                 let removing = listed.filter(\.removing)
-                #expect(removing.count == 1 && removing.first?.name == heldName,
-                        "only the long session's server drains: \(removing), session on \(heldName)")
+                #expect(
+                    removing.count == 1 && removing.first?.name == heldName,
+                    "only the long session's server drains: \(removing), session on \(heldName)")
                 #expect(listed.count == Self.serverCount + 1)
                 long.shutdownWrite()
                 #expect(try long.receive() == .eof)
-                try waitUntil("the long session's server to leave show servers",
-                              lastSeen: { "\((try? Self.servers(socket).filter(\.removing)) ?? [])" }) {
+                try waitUntil(
+                    "the long session's server to leave show servers",
+                    lastSeen: { "\((try? Self.servers(socket).filter(\.removing)) ?? [])" }
+                ) {
                     try Self.servers(socket).count == Self.serverCount
                 }
 
                 for _ in 40..<200 { try reload() }
-                try waitUntil("only the 1000 members listed", lastSeen: { "\((try? Self.servers(socket).count) ?? -1) rows" }) {
+                try waitUntil(
+                    "only the 1000 members listed", lastSeen: { "\((try? Self.servers(socket).count) ?? -1) rows" }
+                ) {
                     try Self.servers(socket).count == Self.serverCount
                 }
                 #expect(reloads == 212)
                 let after = try Self.rssKiB(sluice.pid)
-                #expect(after - start <= allowed,
-                        "RSS grew from \(start) KiB to \(after) KiB over 200 reloads replacing \(Self.serverCount) servers each")
+                #expect(
+                    after - start <= allowed,
+                    "RSS grew from \(start) KiB to \(after) KiB over 200 reloads replacing \(Self.serverCount) servers each"
+                )
             }
             #expect(try sluice.stop() == .exited(0))
         }
-    
+
         /// A deleted server with a session: still listed (`removing`), its session shown and
         /// counted in the metrics, byte-exact to the end; a new server of the same name is a
         /// different server (killing its sessions leaves the old one's alone); once the
@@ -181,11 +198,16 @@ extension E2E {
                 try DrainTests.exchange(old, rounds: 2, seed: 3)
                 old.shutdownWrite()
                 #expect(try old.receive() == .eof)
-                try waitUntil("the deleted a to leave show servers", lastSeen: { "\((try? Self.servers(socket)) ?? [])" }) {
+                try waitUntil(
+                    "the deleted a to leave show servers", lastSeen: { "\((try? Self.servers(socket)) ?? [])" }
+                ) {
                     try Self.servers(socket).map(\.removing) == [false]
                 }
                 let after = try rig.ctl("show", "metrics")
-                #expect(after.split(separator: "\n").filter { $0.hasPrefix("sluice_server_up{") } == ["sluice_server_up{pool=\"p\",server=\"a\"} 1"])
+                #expect(
+                    after.split(separator: "\n").filter { $0.hasPrefix("sluice_server_up{") } == [
+                        "sluice_server_up{pool=\"p\",server=\"a\"} 1"
+                    ])
                 try Self.shortSession(rig.port, seed: 4)
             }
             #expect(try rig.sluice.stop() == .exited(0))

@@ -10,8 +10,10 @@ import SluiceTestSupport
 
 extension E2E {
     @Suite struct ReloadOrderTests {
-        static func config(socket: String, mainPort: UInt16, freshPort: UInt16, echo: UInt16, dead: UInt16,
-                           fresh: String?, extraServers: Int) -> String {
+        static func config(
+            socket: String, mainPort: UInt16, freshPort: UInt16, echo: UInt16, dead: UInt16,
+            fresh: String?, extraServers: Int
+        ) -> String {
             var text = """
                 global
                     workers 2
@@ -47,8 +49,9 @@ extension E2E {
             let socket = dir.path("admin.sock")
             let (mainPort, freshPort) = (try FreePort.tcp(), try FreePort.tcp())
             func config(_ fresh: String?, _ extra: Int) -> String {
-                Self.config(socket: socket, mainPort: mainPort, freshPort: freshPort, echo: echo.port, dead: dead,
-                            fresh: fresh, extraServers: extra)
+                Self.config(
+                    socket: socket, mainPort: mainPort, freshPort: freshPort, echo: echo.port, dead: dead,
+                    fresh: fresh, extraServers: extra)
             }
             let sluice = try SluiceProcess(config: config(nil, 0))
             // A session held open across every reload: it must survive them byte-exact.
@@ -58,7 +61,8 @@ extension E2E {
 
             // Each round adds a pool under a new name (a new pool index) and 300 more servers.
             for round in 1...4 {
-                try config("fresh\(round)", 300 * round).write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
+                try config("fresh\(round)", 300 * round).write(
+                    toFile: sluice.configPath, atomically: true, encoding: .utf8)
                 sluice.signal(SIGHUP)
                 try sluice.explaining {
                     try sluice.waitForLog(#"msg="reloaded""#, count: round, timeout: .seconds(20))

@@ -10,7 +10,9 @@ import SluiceTestSupport
 
 extension E2E {
     @Suite struct ReloadTests {
-        static func config(socket: String, port: UInt16, extraPort: UInt16, servers: [(String, UInt16)], extraPool: Bool) -> String {
+        static func config(
+            socket: String, port: UInt16, extraPort: UInt16, servers: [(String, UInt16)], extraPool: Bool
+        ) -> String {
             """
             global
                 workers 2
@@ -38,8 +40,10 @@ extension E2E {
                 ([("c", b.port)], false),  // c moves to another address: replaced, old one drains
                 ([("a", a.port), ("d", b.port)], true),
             ]
-            let sluice = try SluiceProcess(config: Self.config(socket: socket, port: port, extraPort: extraPort,
-                                                               servers: shapes[0].0, extraPool: shapes[0].1))
+            let sluice = try SluiceProcess(
+                config: Self.config(
+                    socket: socket, port: port, extraPort: extraPort,
+                    servers: shapes[0].0, extraPool: shapes[0].1))
             let stop = Atomic<Bool>(false)
             let failures = Mutex<[String]>([])
             let sessions = Atomic<Int>(0)
@@ -54,11 +58,14 @@ extension E2E {
                             let c = try TestClient(port: port)
                             for _ in 0..<5 {
                                 round += 1
-                                let chunk = PseudoRandom.bytes(seed: UInt64(client) << 32 | round, count: 2048 + Int(round % 512))
+                                let chunk = PseudoRandom.bytes(
+                                    seed: UInt64(client) << 32 | round, count: 2048 + Int(round % 512))
                                 try c.send(chunk)
                                 var echoed: [UInt8] = []
                                 while echoed.count < chunk.count {
-                                    guard case .bytes(let more) = try c.receive() else { throw HarnessError("cut after \(echoed.count) bytes") }
+                                    guard case .bytes(let more) = try c.receive() else {
+                                        throw HarnessError("cut after \(echoed.count) bytes")
+                                    }
                                     echoed += more
                                 }
                                 if echoed != chunk { throw HarnessError("bytes differ") }
@@ -75,8 +82,10 @@ extension E2E {
                 }
             }
             // The reloads start once the clients stream (a loaded machine starts 50 threads slowly).
-            try waitUntil("clients to finish 50 sessions", timeout: .seconds(20),
-                          lastSeen: { "\(sessions.load(ordering: .relaxed)) sessions, failures \(failures.withLock { $0 })" }) {
+            try waitUntil(
+                "clients to finish 50 sessions", timeout: .seconds(20),
+                lastSeen: { "\(sessions.load(ordering: .relaxed)) sessions, failures \(failures.withLock { $0 })" }
+            ) {
                 sessions.load(ordering: .relaxed) >= 50 || !failures.withLock { $0.isEmpty }
             }
             let before = sessions.load(ordering: .relaxed)
@@ -107,8 +116,10 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-reload")
             let socket = dir.path("admin.sock")
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: Self.config(socket: socket, port: port, extraPort: 1,
-                                                               servers: [("a", a.port)], extraPool: false))
+            let sluice = try SluiceProcess(
+                config: Self.config(
+                    socket: socket, port: port, extraPort: 1,
+                    servers: [("a", a.port)], extraPool: false))
             let ctl = { (args: [String]) throws -> SluiceCommand.Result in
                 try SluiceCommand.run(["-s", socket] + args, binary: "sluicectl")
             }

@@ -44,15 +44,25 @@ extension E2E {
             #expect(two.totalConnections == 1)
 
             let metrics = try E2E.UDPTests.metrics(socket)
-            for name in ["sluice_server_up", "sluice_server_sessions_current", "sluice_server_sessions_total",
-                         "sluice_server_weight", "sluice_server_connect_failures_total"] {
+            for name in [
+                "sluice_server_up", "sluice_server_sessions_current", "sluice_server_sessions_total",
+                "sluice_server_weight", "sluice_server_connect_failures_total",
+            ] {
                 #expect(Self.samples(metrics, name).count == 1, "\(name): \(Self.samples(metrics, name))")
             }
             // Both sessions, the draining one's and the new one's, under the one name.
-            #expect(Self.samples(metrics, "sluice_server_sessions_current") == [#"sluice_server_sessions_current{pool="p",server="a"} 2"#])
-            #expect(Self.samples(metrics, "sluice_server_sessions_total") == [#"sluice_server_sessions_total{pool="p",server="a"} 2"#])
+            #expect(
+                Self.samples(metrics, "sluice_server_sessions_current") == [
+                    #"sluice_server_sessions_current{pool="p",server="a"} 2"#
+                ])
+            #expect(
+                Self.samples(metrics, "sluice_server_sessions_total") == [
+                    #"sluice_server_sessions_total{pool="p",server="a"} 2"#
+                ])
             let servers = try E2E.AdminTests.ctl(socket, "show", "servers").stdout
-            #expect(servers.split(separator: "\n").filter { $0.hasPrefix("p ") }.count == 2, "show servers lists both: \(servers)")
+            #expect(
+                servers.split(separator: "\n").filter { $0.hasPrefix("p ") }.count == 2,
+                "show servers lists both: \(servers)")
             held.close()
             fresh.close()
             #expect(try sluice.stop() == .exited(0))

@@ -19,7 +19,9 @@ extension E2E {
             guard fd >= 0 else { throw HarnessError("open \(path): errno \(errno)") }
             defer { close(fd) }
             let bytes = Array(line.utf8)
-            guard pwrite(fd, bytes, bytes.count, 0) == bytes.count else { throw HarnessError("pwrite \(path): errno \(errno)") }
+            guard pwrite(fd, bytes, bytes.count, 0) == bytes.count else {
+                throw HarnessError("pwrite \(path): errno \(errno)")
+            }
         }
 
         @Test func aMovedNameDrainsTheOldAddressAndServesTheNewOne() throws {
@@ -31,17 +33,22 @@ extension E2E {
             let hosts = try dir.write("hosts", "127.0.0.2 \(Self.host)\n")
             let socket = dir.path("admin.sock")
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    workers 2
-                    admin-socket \(socket)
-                    log-level debug
-                pool p
-                    bind 127.0.0.1:\(port)
-                    check none
-                    resolve-interval 1s
-                    server a \(Self.host):\(old.port) weight 30
-                """, launcher: ["/usr/bin/unshare", "-m", "--", "/bin/sh", "-c", #"mount --bind "$0" /etc/hosts && exec "$@""#, hosts])
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        workers 2
+                        admin-socket \(socket)
+                        log-level debug
+                    pool p
+                        bind 127.0.0.1:\(port)
+                        check none
+                        resolve-interval 1s
+                        server a \(Self.host):\(old.port) weight 30
+                    """,
+                launcher: [
+                    "/usr/bin/unshare", "-m", "--", "/bin/sh", "-c", #"mount --bind "$0" /etc/hosts && exec "$@""#,
+                    hosts,
+                ])
             let ctl = { (args: [String]) throws -> String in
                 try SluiceCommand.run(["-s", socket] + args, binary: "sluicectl").stdout
             }
@@ -54,15 +61,21 @@ extension E2E {
 
                 // The name moves: the server at the new address takes new sessions at once.
                 try Self.setHosts(hosts, "127.0.0.3 \(Self.host)\n")
-                try sluice.waitForLog("server p/a address 127.0.0.2:\(old.port) -> 127.0.0.3:\(old.port)", timeout: .seconds(10))
+                try sluice.waitForLog(
+                    "server p/a address 127.0.0.2:\(old.port) -> 127.0.0.3:\(old.port)", timeout: .seconds(10))
                 let fresh = try TestClient(port: port)
                 try E2E.DrainTests.exchange(fresh, rounds: 3, seed: 2)
                 #expect(new.currentConnections == 1 && old.totalConnections == 1)
                 let servers = try ctl(["show", "servers"])
-                #expect(servers.contains("\(Self.host)(127.0.0.2:\(old.port))") && servers.contains("removing"), "\(servers)")
+                #expect(
+                    servers.contains("\(Self.host)(127.0.0.2:\(old.port))") && servers.contains("removing"),
+                    "\(servers)")
                 #expect(servers.contains("\(Self.host)(127.0.0.3:\(old.port))"), "\(servers)")
-                #expect(servers.split(separator: "\n").contains { $0.contains("127.0.0.3") && $0.contains(" ready ") && $0.contains(" 30 ") },
-                        "weight and state carry over: \(servers)")
+                #expect(
+                    servers.split(separator: "\n").contains {
+                        $0.contains("127.0.0.3") && $0.contains(" ready ") && $0.contains(" 30 ")
+                    },
+                    "weight and state carry over: \(servers)")
 
                 // The old session drains: it goes on byte-exact, and its server leaves with it.
                 try E2E.DrainTests.exchange(held, rounds: 5, seed: 3)

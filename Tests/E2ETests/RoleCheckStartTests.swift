@@ -31,17 +31,19 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-rolecheck")
             // The replica first: roundrobin would give it the first client of each worker.
             // Its checks (default fall 3, every 2s) would keep it up for seconds on old code.
-            let activated = try E2E.SystemdTests.Activated(listen: [port], names: ["redis"], config: """
-                global
-                    workers 2
-                    admin-socket \(admin.socket)
-                pool redis
-                    bind fd:redis
-                    balance roundrobin
-                    check redis-master interval 2s timeout 1s
-                    server replica 127.0.0.1:\(replica.port)
-                    server master 127.0.0.1:\(master.port)
-                """, directory: dir)
+            let activated = try E2E.SystemdTests.Activated(
+                listen: [port], names: ["redis"],
+                config: """
+                    global
+                        workers 2
+                        admin-socket \(admin.socket)
+                    pool redis
+                        bind fd:redis
+                        balance roundrobin
+                        check redis-master interval 2s timeout 1s
+                        server replica 127.0.0.1:\(replica.port)
+                        server master 127.0.0.1:\(master.port)
+                    """, directory: dir)
             // Connected while sluice starts (the first connection above started it): they wait
             // in the listener's backlog, then in sluice's queue until the first results.
             let clients = try (0..<8).map { _ in try TestClient(port: port) }
@@ -60,7 +62,9 @@ extension E2E {
             // socket-activated sluice runs (systemd-socket-activate closes the socket Foundation
             // watches its child with, so Foundation waits for it in a blocking wait4).
             let metrics = try UnixClient.exchange(admin.socket, Array("show metrics\n".utf8))
-            #expect(Self.metric(in: metrics, #"sluice_server_sessions_total{pool="redis",server="replica"}"#) == "0", "\(metrics)")
+            #expect(
+                Self.metric(in: metrics, #"sluice_server_sessions_total{pool="redis",server="replica"}"#) == "0",
+                "\(metrics)")
             #expect(Self.metric(in: metrics, #"sluice_server_sessions_total{pool="redis",server="master"}"#) != "0")
             #expect(Self.metric(in: metrics, #"sluice_rejected_total{pool="redis",reason="no-server"}"#) == "0")
             #expect(Self.metric(in: metrics, #"sluice_server_up{pool="redis",server="replica"}"#) == "0")
@@ -122,7 +126,9 @@ extension E2E {
             try waitUntil("a's check result", lastSeen: { (try? admin.ctl("show", "servers")) ?? "" }) {
                 try admin.ctl("show", "servers", "pg").contains("status 503")
             }
-            try waitUntil("\(clients.count) clients queued again", lastSeen: { (try? admin.ctl("show", "metrics")) ?? "" }) {
+            try waitUntil(
+                "\(clients.count) clients queued again", lastSeen: { (try? admin.ctl("show", "metrics")) ?? "" }
+            ) {
                 try metric(admin, queued) == "\(clients.count)"
             }
             agents.agentB.release()

@@ -26,8 +26,13 @@ extension E2E {
         }
 
         /// EWEIGHT and LAST_CHECK (the rest of the row) of `server` in `show servers POOL`.
-        static func serverRow(_ admin: Admin, _ pool: String, _ server: String) throws -> (eweight: String, lastCheck: String) {
-            let row = try admin.ctl("show", "servers", pool).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        static func serverRow(
+            _ admin: Admin, _ pool: String, _ server: String
+        ) throws -> (eweight: String, lastCheck: String) {
+            let row =
+                try admin.ctl("show", "servers", pool).split(separator: "\n").map {
+                    $0.split(separator: " ").map(String.init)
+                }
                 .first { $0.count > 13 && $0[1] == server } ?? []
             return row.isEmpty ? ("?", "?") : (row[6], row[13...].joined(separator: " "))
         }
@@ -70,16 +75,17 @@ extension E2E {
 
             let admin = try Admin()
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    admin-socket \(admin.socket)
-                pool redis
-                    bind 127.0.0.1:\(port)
-                    check redis-master interval 100ms timeout 1s rise 1 fall 2
-                    single-primary on
-                    server r1 127.0.0.1:\(lone.port)
-                    server r2 127.0.0.1:\(ahead.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        admin-socket \(admin.socket)
+                    pool redis
+                        bind 127.0.0.1:\(port)
+                        check redis-master interval 100ms timeout 1s rise 1 fall 2
+                        single-primary on
+                        server r1 127.0.0.1:\(lone.port)
+                        server r2 127.0.0.1:\(ahead.port)
+                    """)
             try sluice.explaining {
                 try Self.waitPrimaries(admin, "redis", count: "2", primary: "r2", sluice)
                 for _ in 0..<12 {
@@ -139,7 +145,8 @@ extension E2E {
             }
             let sluice = try SluiceProcess(config: config(singlePrimary: "off"))
             func reload(_ singlePrimary: String) throws {
-                try config(singlePrimary: singlePrimary).write(toFile: sluice.configPath, atomically: true, encoding: .utf8)
+                try config(singlePrimary: singlePrimary).write(
+                    toFile: sluice.configPath, atomically: true, encoding: .utf8)
                 #expect(try admin.ctl("reload") == "OK\n")
             }
             func names(_ n: Int) throws -> Set<String> { Set(try (0..<n).map { _ in try Greetings.once(port: port) }) }

@@ -16,7 +16,9 @@ extension E2E {
             let folder = dir.path("state.d")
             #expect(mkdir(folder, 0o755) == 0)
             for (path, what) in [(fifo, "a FIFO (named pipe)"), (folder, "a directory")] {
-                let conf = try dir.write("sluice.conf", """
+                let conf = try dir.write(
+                    "sluice.conf",
+                    """
                     global
                         admin-socket none
                         state-file \(path)
@@ -33,27 +35,33 @@ extension E2E {
 
         /// Runs sluice with a fresh tmpfs on /run; `setup` is shell run there first.
         static func privateRun(_ setup: String = "true") -> [String] {
-            ["/usr/bin/unshare", "-m", "--", "/bin/sh", "-c", #"mount -t tmpfs -o mode=0755 tmpfs /run && \#(setup) && exec "$@""#, "sh"]
+            [
+                "/usr/bin/unshare", "-m", "--", "/bin/sh", "-c",
+                #"mount -t tmpfs -o mode=0755 tmpfs /run && \#(setup) && exec "$@""#, "sh",
+            ]
         }
 
         @Test(.enabled(if: getuid() == 0, "unshare -m and mount need root"))
         func theDefaultAdminSocketDirectoryIsCreatedForTheRunUser() throws {
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    workers 1
-                    user nobody
-                pool p
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server a 127.0.0.1:5432
-                """, launcher: Self.privateRun())
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        workers 1
+                        user nobody
+                    pool p
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server a 127.0.0.1:5432
+                    """, launcher: Self.privateRun())
             try sluice.explaining { () throws in
                 // The namespace's /run, seen from outside through the process's root.
                 let directory = "/proc/\(sluice.pid)/root/run/sluice"
                 var st = stat()
                 #expect(stat(directory, &st) == 0, "\(directory): \(errnoText())")
-                #expect(st.st_mode & 0o7777 == 0o755 && st.st_uid == 65534, "mode \(String(st.st_mode, radix: 8)) uid \(st.st_uid)")
+                #expect(
+                    st.st_mode & 0o7777 == 0o755 && st.st_uid == 65534,
+                    "mode \(String(st.st_mode, radix: 8)) uid \(st.st_uid)")
                 let info = try UnixClient.exchange(directory + "/admin.sock", Array("show info\n".utf8))
                 #expect(info.contains("pid  ") || info.contains("pid "), "\(info)")
             }
@@ -71,11 +79,14 @@ extension E2E {
                     server a 127.0.0.1:5432
                 """
             // A file where the directory should be: nothing can be created there.
-            let child = try SluiceProcess(config: conf, in: dir, launcher: Self.privateRun("touch /run/sluice"), waitForReady: false)
+            let child = try SluiceProcess(
+                config: conf, in: dir, launcher: Self.privateRun("touch /run/sluice"), waitForReady: false)
             defer { child.kill() }
             #expect(try child.waitForExit(timeout: .seconds(20)) == .exited(1))
             #expect(child.stderr.contains("/run/sluice/admin.sock (the default)"), "\(child.stderr)")
-            #expect(child.stderr.contains("set 'admin-socket PATH' or 'admin-socket none' in the global section"), "\(child.stderr)")
+            #expect(
+                child.stderr.contains("set 'admin-socket PATH' or 'admin-socket none' in the global section"),
+                "\(child.stderr)")
         }
     }
 }

@@ -12,12 +12,13 @@ extension E2E {
             let backend = try EchoBackend(name: "echo-inline", urgentInline: true)
             defer { backend.stop() }
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global(workers: 2) + """
-                pool mix
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server e1 127.0.0.1:\(backend.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global(workers: 2) + """
+                    pool mix
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server e1 127.0.0.1:\(backend.port)
+                    """)
             let sessions = (0..<24).map { session in
                 let plan = Self.plan(seed: UInt64(session) + 100)
                 return EchoSession(expected: plan.flatMap { $0.bytes + ($0.urgent.map { [$0] } ?? []) }) { client in

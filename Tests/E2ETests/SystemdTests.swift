@@ -15,8 +15,10 @@ extension E2E {
             /// `listen6`: ports to pass as [::1]:PORT sockets, after the IPv4 ones.
             /// `datagram`: pass UDP sockets (`-d`); systemd-socket-activate then starts sluice
             /// on the first datagram, which the test sends itself.
-            init(listen: [UInt16], listen6: [UInt16] = [], names: [String], config: String, directory: TempDirectory,
-                 environment: [String: String] = [:], datagram: Bool = false) throws {
+            init(
+                listen: [UInt16], listen6: [UInt16] = [], names: [String], config: String, directory: TempDirectory,
+                environment: [String: String] = [:], datagram: Bool = false
+            ) throws {
                 let configPath = try directory.write("sluice.conf", config)
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
                 var args = listen.flatMap { ["-l", "127.0.0.1:\($0)"] } + listen6.flatMap { ["-l", "[::1]:\($0)"] }
@@ -71,18 +73,20 @@ extension E2E {
             let p6 = try FreePort.tcp(host: "::1")
             // Two sockets share the name "web", one is "db", and an IPv6 one is "db" too: both
             // pools are served on every socket.
-            let activated = try Activated(listen: [p1, p2, p3], listen6: [p6], names: ["web", "web", "db", "db"], config: """
-                global
-                    admin-socket none
-                pool web
-                    bind fd:web
-                    check none
-                    server e 127.0.0.1:\(echo.port)
-                pool db
-                    bind fd:db
-                    check none
-                    server e 127.0.0.1:\(echo.port)
-                """, directory: dir)
+            let activated = try Activated(
+                listen: [p1, p2, p3], listen6: [p6], names: ["web", "web", "db", "db"],
+                config: """
+                    global
+                        admin-socket none
+                    pool web
+                        bind fd:web
+                        check none
+                        server e 127.0.0.1:\(echo.port)
+                    pool db
+                        bind fd:db
+                        check none
+                        server e 127.0.0.1:\(echo.port)
+                    """, directory: dir)
             for (host, port) in [("127.0.0.1", p1), ("127.0.0.1", p2), ("127.0.0.1", p3), ("::1", p6)] {
                 let client = try TestClient(port: port, host: host)
                 try client.send("ping \(port)\n")
@@ -95,13 +99,15 @@ extension E2E {
         @Test func missingNameIsAStartupErrorListingThePassedNames() throws {
             let dir = try TempDirectory(prefix: "sluice-sd")
             let port = try FreePort.tcp()
-            let activated = try Activated(listen: [port], names: ["other"], config: """
-                global
-                    admin-socket none
-                pool web
-                    bind fd:web
-                    check none
-                """, directory: dir)
+            let activated = try Activated(
+                listen: [port], names: ["other"],
+                config: """
+                    global
+                        admin-socket none
+                    pool web
+                        bind fd:web
+                        check none
+                    """, directory: dir)
             _ = try? TestClient(port: port, timeout: .milliseconds(500))  // starts sluice
             // Exited, and its stderr read to the end: the collector drains the pipe on its own
             // thread, so the text may still be arriving when the process is already gone.
@@ -109,8 +115,9 @@ extension E2E {
                 !activated.process.isRunning && activated.stderr.closed
             }
             #expect(ExitStatus(activated.process) == .exited(1))
-            #expect(activated.stderr.text.contains("bind fd:web: systemd passed no socket named 'web' (passed: other)"),
-                    "\(activated.stderr.text)")
+            #expect(
+                activated.stderr.text.contains("bind fd:web: systemd passed no socket named 'web' (passed: other)"),
+                "\(activated.stderr.text)")
         }
 
         @Test func notifiesReadyStatusWatchdogAndStopping() throws {
@@ -119,15 +126,17 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-sd")
             let notify = try NotifySocket(directory: dir)
             let port = try FreePort.tcp()
-            let activated = try Activated(listen: [port], names: ["web"], config: """
-                global
-                    workers 2
-                    admin-socket none
-                pool web
-                    bind fd:web
-                    check none
-                    server e 127.0.0.1:\(echo.port)
-                """, directory: dir, environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"])
+            let activated = try Activated(
+                listen: [port], names: ["web"],
+                config: """
+                    global
+                        workers 2
+                        admin-socket none
+                    pool web
+                        bind fd:web
+                        check none
+                        server e 127.0.0.1:\(echo.port)
+                    """, directory: dir, environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"])
             let client = try TestClient(port: port)
             try client.send("x\n")
             #expect(try client.readLine() == "x")
@@ -141,7 +150,9 @@ extension E2E {
                 notify.assignments.filter { $0 == "READY=1" }.count == 2
             }
             #expect(try activated.stop() == .exited(0))
-            try waitUntil("STOPPING=1", lastSeen: { "\(notify.received)" }) { notify.assignments.contains("STOPPING=1") }
+            try waitUntil("STOPPING=1", lastSeen: { "\(notify.received)" }) {
+                notify.assignments.contains("STOPPING=1")
+            }
             let lines = notify.assignments
             let ready = lines.firstIndex(of: "READY=1")!
             #expect(lines.firstIndex(of: "WATCHDOG=1")! > ready, "\(lines)")
@@ -159,14 +170,16 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-sd")
             let notify = try NotifySocket(directory: dir)
             let port = try FreePort.tcp()
-            let activated = try Activated(listen: [port], names: ["web"], config: """
-                global
-                    workers 2
-                    admin-socket none
-                pool web
-                    bind fd:web
-                    check none
-                """, directory: dir,
+            let activated = try Activated(
+                listen: [port], names: ["web"],
+                config: """
+                    global
+                        workers 2
+                        admin-socket none
+                    pool web
+                        bind fd:web
+                        check none
+                    """, directory: dir,
                 environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000", "SLUICE_DEBUG_WEDGE_MS": "300"])
             _ = try? TestClient(port: port, timeout: .milliseconds(500))  // starts sluice
             try waitUntil("the wedge to be logged", lastSeen: { activated.stderr.text }) {

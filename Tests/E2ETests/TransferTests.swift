@@ -11,12 +11,13 @@ extension E2E {
             let echo = try EchoBackend()
             defer { echo.stop() }
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global(workers: 2) + """
-                pool echo
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server e1 127.0.0.1:\(echo.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global(workers: 2) + """
+                    pool echo
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server e1 127.0.0.1:\(echo.port)
+                    """)
             // 16 x 4 MiB = 64 MiB each way, sent in 96 KiB pieces.
             let sessions = (0..<16).map { session in
                 let payload = PseudoRandom.bytes(seed: UInt64(session + 1), count: 4 << 20)
@@ -42,12 +43,13 @@ extension E2E {
             let backend = try ScriptedBackend(script: .replyAfterEOF(bytes: size))
             defer { backend.stop() }
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global() + """
-                pool half
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server s1 127.0.0.1:\(backend.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global() + """
+                    pool half
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server s1 127.0.0.1:\(backend.port)
+                    """)
             let client = try TestClient(port: port, timeout: .seconds(10))
             try client.send(PseudoRandom.bytes(seed: 7, count: size))
             client.shutdownWrite()
@@ -64,12 +66,13 @@ extension E2E {
             let backend = try ScriptedBackend(script: .sendAndClose(bytes: size), seed: 99)
             defer { backend.stop() }
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global() + """
-                pool first
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server s1 127.0.0.1:\(backend.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global() + """
+                    pool first
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server s1 127.0.0.1:\(backend.port)
+                    """)
             let client = try TestClient(port: port, timeout: .seconds(10))
             let reply = try client.readToEOF()
             #expect(reply.count == size, "sluice stderr:\n\(sluice.stderr)")
@@ -89,12 +92,13 @@ extension E2E {
             }
             defer { backend.stop() }
             let port = try FreePort.tcp()
-            let sluice = try SluiceProcess(config: TestConfig.global() + """
-                pool urgent
-                    bind 127.0.0.1:\(port)
-                    check none
-                    server s1 127.0.0.1:\(backend.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global() + """
+                    pool urgent
+                        bind 127.0.0.1:\(port)
+                        check none
+                        server s1 127.0.0.1:\(backend.port)
+                    """)
             // With and without the client's FIN right behind the urgent byte: the FIN changes
             // what splice(2) reports at the mark.
             for finFollows in [true, false] {
@@ -139,12 +143,13 @@ extension E2E {
             let echo = try EchoBackend()
             defer { echo.stop() }
             let port = try FreePort.tcp(host: "::1")
-            let sluice = try SluiceProcess(config: TestConfig.global() + """
-                pool v6
-                    bind [::1]:\(port)
-                    check none
-                    server e1 127.0.0.1:\(echo.port)
-                """)
+            let sluice = try SluiceProcess(
+                config: TestConfig.global() + """
+                    pool v6
+                        bind [::1]:\(port)
+                        check none
+                        server e1 127.0.0.1:\(echo.port)
+                    """)
             let client = try TestClient(port: port, host: "::1")
             try client.send("hello over IPv6\n")
             #expect(try client.readLine() == "hello over IPv6", "sluice stderr:\n\(sluice.stderr)")

@@ -16,21 +16,22 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-udp-budget")
             let socket = dir.path("admin.sock")
             let (udpPort, tcpPort) = (try FreePort.udp(), try FreePort.tcp())
-            let sluice = try SluiceProcess(config: """
-                global
-                    workers 2
-                    maxconn 4
-                    admin-socket \(socket)
-                pool dns
-                    bind 127.0.0.1:\(udpPort)
-                    mode udp
-                    maxconn 16
-                    server ns 127.0.0.1:\(ns.port)
-                pool db
-                    bind 127.0.0.1:\(tcpPort)
-                    check none
-                    server echo 127.0.0.1:\(echo.port)
-                """, in: dir)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        workers 2
+                        maxconn 4
+                        admin-socket \(socket)
+                    pool dns
+                        bind 127.0.0.1:\(udpPort)
+                        mode udp
+                        maxconn 16
+                        server ns 127.0.0.1:\(ns.port)
+                    pool db
+                        bind 127.0.0.1:\(tcpPort)
+                        check none
+                        server echo 127.0.0.1:\(echo.port)
+                    """, in: dir)
             func ctl(_ args: String...) throws -> String {
                 try SluiceCommand.run(["-s", socket] + args, binary: "sluicectl").stdout
             }
@@ -41,7 +42,8 @@ extension E2E {
                 #expect(try sluice.explaining { try client.exchange(payload) } == "ns")
             }
             for client in clients.dropFirst(16) { try client.send(Array("over the cap".utf8)) }
-            try waitUntil("24 datagrams rejected by the pool's cap", lastSeen: { (try? ctl("show", "metrics")) ?? "" }) {
+            try waitUntil("24 datagrams rejected by the pool's cap", lastSeen: { (try? ctl("show", "metrics")) ?? "" })
+            {
                 try ctl("show", "metrics").contains(#"sluice_rejected_total{pool="dns",reason="maxconn"} 24"#)
             }
             #expect(ns.received == 16, "the server saw datagrams past the pool's cap")

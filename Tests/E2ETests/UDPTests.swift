@@ -29,14 +29,15 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-udp")
             let socket = dir.path("admin.sock")
             let port = try FreePort.udp()
-            let sluice = try SluiceProcess(config: """
-                global
-                    admin-socket \(socket)
-                pool dns
-                    bind 127.0.0.1:\(port)
-                    mode udp
-                \(pool)
-                """, in: dir)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        admin-socket \(socket)
+                    pool dns
+                        bind 127.0.0.1:\(port)
+                        mode udp
+                    \(pool)
+                    """, in: dir)
             return (sluice, socket, port)
         }
 
@@ -46,18 +47,19 @@ extension E2E {
             let dir = try TempDirectory(prefix: "sluice-udp")
             let socket = dir.path("admin.sock")
             let (p1, p2, p6) = (try FreePort.udp(), try FreePort.udp(host: "0.0.0.0"), try FreePort.udp(host: "::"))
-            let sluice = try SluiceProcess(config: """
-                global
-                    workers 2
-                    admin-socket \(socket)
-                pool dns
-                    bind 127.0.0.1:\(p1)
-                    bind 0.0.0.0:\(p2)
-                    bind [::]:\(p6)
-                    mode udp
-                    balance roundrobin
-                \(backends.map { "    server \($0.name) 127.0.0.1:\($0.port)" }.joined(separator: "\n"))
-                """)
+            let sluice = try SluiceProcess(
+                config: """
+                    global
+                        workers 2
+                        admin-socket \(socket)
+                    pool dns
+                        bind 127.0.0.1:\(p1)
+                        bind 0.0.0.0:\(p2)
+                        bind [::]:\(p6)
+                        mode udp
+                        balance roundrobin
+                    \(backends.map { "    server \($0.name) 127.0.0.1:\($0.port)" }.joined(separator: "\n"))
+                    """)
             // Wildcard binds answer from the address written to: 127.0.0.9 (not 127.0.0.1), ::1.
             var clients: [UDPClient] = []
             for source in (2...7).map({ "127.0.0.\($0)" }) {
@@ -90,7 +92,8 @@ extension E2E {
         @Test func maxconnCapsFlowsAndIdleFlowsExpire() throws {
             let backend = try UDPEchoBackend(name: "a")
             defer { backend.stop() }
-            let (sluice, socket, port) = try Self.start("""
+            let (sluice, socket, port) = try Self.start(
+                """
                     maxconn 2
                     timeout udp-flow 1s
                     server a 127.0.0.1:\(backend.port)
@@ -116,14 +119,16 @@ extension E2E {
             // while its UDP port still answers, so only the health change moves the flows.
             let agents = try ["agent-a", "agent-b"].map { try GreetingBackend(name: $0) }
             defer { for a in agents { a.stop() } }
-            let (sluice, socket, port) = try Self.start("""
+            let (sluice, socket, port) = try Self.start(
+                """
                     balance roundrobin
                     check tcp interval 200ms timeout 200ms rise 1 fall 1
                     server a 127.0.0.1:\(backends[0].port) check-port \(agents[0].port)
                     server b 127.0.0.1:\(backends[1].port) check-port \(agents[1].port)
                 """)
             let clients = try (2...9).map { try UDPClient(source: "127.0.0.\($0)", port: port) }
-            let before = try clients.map { client in try sluice.explaining { try client.exchange(Array("hello".utf8)) } }
+            let before = try clients.map { client in try sluice.explaining { try client.exchange(Array("hello".utf8)) }
+            }
             #expect(Set(before) == ["a", "b"])
             agents[1].stop()
             try waitUntil("b to be down", lastSeen: { (try? Self.metrics(socket)) ?? "" }) {
@@ -145,7 +150,8 @@ extension E2E {
         @Test func drainKeepsFlowsAndKillEndsThem() throws {
             let backends = try ["a", "b"].map { try UDPEchoBackend(name: $0) }
             defer { for b in backends { b.stop() } }
-            let (sluice, socket, port) = try Self.start("""
+            let (sluice, socket, port) = try Self.start(
+                """
                     balance hash
                 \(backends.map { "    server \($0.name) 127.0.0.1:\($0.port)" }.joined(separator: "\n"))
                 """)
@@ -173,7 +179,8 @@ extension E2E {
             defer { live.stop() }
             let dead = try UDPEchoBackend(name: "b")
             dead.stop()  // its port now answers with ICMP port unreachable
-            let (sluice, socket, port) = try Self.start("""
+            let (sluice, socket, port) = try Self.start(
+                """
                     balance roundrobin
                     observe on
                     server a 127.0.0.1:\(live.port)
@@ -252,14 +259,16 @@ extension E2E {
             defer { backend.stop() }
             let dir = try TempDirectory(prefix: "sluice-udp-sd")
             let port = try FreePort.udp()
-            let activated = try SystemdTests.Activated(listen: [port], names: ["dns"], config: """
-                global
-                    admin-socket none
-                pool dns
-                    bind fd:dns
-                    mode udp
-                    server a 127.0.0.1:\(backend.port)
-                """, directory: dir, datagram: true)
+            let activated = try SystemdTests.Activated(
+                listen: [port], names: ["dns"],
+                config: """
+                    global
+                        admin-socket none
+                    pool dns
+                        bind fd:dns
+                        mode udp
+                        server a 127.0.0.1:\(backend.port)
+                    """, directory: dir, datagram: true)
             let client = try UDPClient(source: "127.0.0.2", port: port)
             // The first datagram starts sluice (systemd-socket-activate waits for one) and is
             // then read by it from the passed socket.
@@ -271,18 +280,23 @@ extension E2E {
         @Test func aStreamSocketPassedToAUDPPoolIsRefused() throws {
             let dir = try TempDirectory(prefix: "sluice-udp-sd")
             let port = try FreePort.tcp()
-            let activated = try SystemdTests.Activated(listen: [port], names: ["dns"], config: """
-                global
-                    admin-socket none
-                pool dns
-                    bind fd:dns
-                    mode udp
-                    server a 127.0.0.1:53
-                """, directory: dir)
+            let activated = try SystemdTests.Activated(
+                listen: [port], names: ["dns"],
+                config: """
+                    global
+                        admin-socket none
+                    pool dns
+                        bind fd:dns
+                        mode udp
+                        server a 127.0.0.1:53
+                    """, directory: dir)
             _ = try? TestClient(port: port, timeout: .milliseconds(500))  // starts sluice
             try waitUntil("sluice to exit", lastSeen: { activated.stderr.text }) { !activated.process.isRunning }
             #expect(ExitStatus(activated.process) == .exited(1))
-            #expect(activated.stderr.text.contains("bind fd:dns: none of the 1 socket(s) systemd passed as 'dns' is a bound UDP socket (ListenDatagram=) for this mode udp pool"), "\(activated.stderr.text)")
+            #expect(
+                activated.stderr.text.contains(
+                    "bind fd:dns: none of the 1 socket(s) systemd passed as 'dns' is a bound UDP socket (ListenDatagram=) for this mode udp pool"
+                ), "\(activated.stderr.text)")
         }
     }
 }

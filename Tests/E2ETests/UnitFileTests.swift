@@ -18,7 +18,8 @@ extension E2E {
             let service = try String(contentsOf: Self.repoFile("Systemd/sluice.service"), encoding: .utf8)
                 .replacingOccurrences(of: "/usr/local/bin/sluice", with: try SluiceBinary.path())
             _ = try dir.write("sluice.service", service)
-            _ = try dir.write("sluice.socket", try String(contentsOf: Self.repoFile("Systemd/sluice.socket"), encoding: .utf8))
+            _ = try dir.write(
+                "sluice.socket", try String(contentsOf: Self.repoFile("Systemd/sluice.socket"), encoding: .utf8))
             let verify = Process()
             verify.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
             verify.arguments = ["verify", dir.path("sluice.service"), dir.path("sluice.socket")]
@@ -37,10 +38,12 @@ extension E2E {
         @Test func serviceIsNotifyWatchdogAndUnprivileged() throws {
             let lines = try String(contentsOf: Self.repoFile("Systemd/sluice.service"), encoding: .utf8)
                 .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            for required in ["Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "CapabilityBoundingSet=",
-                             "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
-                             "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "SystemCallFilter=@system-service",
-                             "MemoryDenyWriteExecute=yes", "RuntimeDirectory=sluice", "StateDirectory=sluice", "DynamicUser=yes"] {
+            for required in [
+                "Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "CapabilityBoundingSet=",
+                "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
+                "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "SystemCallFilter=@system-service",
+                "MemoryDenyWriteExecute=yes", "RuntimeDirectory=sluice", "StateDirectory=sluice", "DynamicUser=yes",
+            ] {
                 #expect(lines.contains(required), "sluice.service lacks \(required)")
             }
             #expect(lines.contains { $0.hasPrefix("WatchdogSec=") } && lines.contains { $0.hasPrefix("LimitNOFILE=") })

@@ -21,7 +21,9 @@ enum MetricsRun {
         precondition(whole == cut, "whole: \(whole), in pieces: \(cut)")
         if case .request(let r) = whole, r != .tooLarge, r != .incomplete {
             let end = MetricsRequestReader.headEnd(request)
-            precondition(end != nil && end! <= MetricsRequestReader.maxHeadBytes, "answered \(r) without a head end within the limit")
+            precondition(
+                end != nil && end! <= MetricsRequestReader.maxHeadBytes,
+                "answered \(r) without a head end within the limit")
         }
         if case .request(let r) = whole { checkReply(service.respond(to: r).bytes, r) }
     }
@@ -71,6 +73,7 @@ enum MetricsRun {
         }
         precondition(length != nil, "reply without Content-Length")
         let headOnly = request == .metrics(headOnly: true)
-        precondition(reply.count - end == (headOnly ? 0 : length!), "body \(reply.count - end) bytes, Content-Length \(length!)")
+        precondition(
+            reply.count - end == (headOnly ? 0 : length!), "body \(reply.count - end) bytes, Content-Length \(length!)")
     }
 }

@@ -33,7 +33,8 @@ enum ProbeRun {
             let script = Probes.script(for: kind)!
             // Any password goes out as one RESP bulk string, byte for byte.
             if case .redis(let password?) = kind, case .send(let auth) = script.steps[0] {
-                precondition(RESPArray.parse(auth) == [Array("AUTH".utf8), Array(password.utf8)], "AUTH command \(auth)")
+                precondition(
+                    RESPArray.parse(auth) == [Array("AUTH".utf8), Array(password.utf8)], "AUTH command \(auth)")
             }
             runScript(script, replies, piece: piece)
         }
@@ -86,7 +87,9 @@ enum ProbeRun {
         for step in script.steps {
             switch step {
             case .send(let bytes):
-                if canned && bytes.first == UInt8(ascii: "*") { precondition(RESPArray.parse(bytes) != nil, "malformed RESP command \(bytes)") }
+                if canned && bytes.first == UInt8(ascii: "*") {
+                    precondition(RESPArray.parse(bytes) != nil, "malformed RESP command \(bytes)")
+                }
             case .expect(let matcher):
                 seen += 1
                 let reply: ArraySlice<UInt8>
@@ -111,7 +114,8 @@ enum ProbeRun {
         func quoted(_ bytes: [UInt8], raw: Bool) -> String {
             var out = "\""
             for b in bytes {
-                let plain = raw && b >= 0x21 && b < 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\")
+                let plain =
+                    raw && b >= 0x21 && b < 0x7F && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\")
                     && b != UInt8(ascii: "#")
                 out += plain ? String(UnicodeScalar(b)) : "\\x" + (b < 16 ? "0" : "") + String(b, radix: 16)
             }
@@ -127,7 +131,8 @@ enum ProbeRun {
         switch ConfigLoader.load(text: text, file: "fuzz.conf", resolve: { _ in nil }) {
         case .success(let config):
             let kind = config.pools[0].settings.check.kind
-            precondition(kind == .send(send, expect: expect), "check send read back as \(kind), wrote \(send) / \(expect)")
+            precondition(
+                kind == .send(send, expect: expect), "check send read back as \(kind), wrote \(send) / \(expect)")
             runScript(Probes.script(for: kind)!, replies, piece: piece, canned: false)
         case .failure(let errors):
             precondition(expect.isEmpty, "check send \(send) expect \(expect) refused: \(errors.errors)")

@@ -18,7 +18,8 @@ enum ProxyRoundTrip {
         let port1 = UInt16(bytes[33]) << 8 | UInt16(bytes[34])
         let port2 = UInt16(bytes[35]) << 8 | UInt16(bytes[36])
         // Bit 0: source v6, bit 1: destination v6 (mixed families included).
-        let source = IPEndpoint(bytes[32] & 1 == 1 ? .v6(word(0), word(8)) : .v4(UInt32(truncatingIfNeeded: word(0))), port1)
+        let source = IPEndpoint(
+            bytes[32] & 1 == 1 ? .v6(word(0), word(8)) : .v4(UInt32(truncatingIfNeeded: word(0))), port1)
         let destination = IPEndpoint(
             bytes[32] & 2 == 2 ? .v6(word(16), word(24)) : .v4(UInt32(truncatingIfNeeded: word(16))), port2)
         let expected = expectation(source, destination)
@@ -50,11 +51,14 @@ enum ProxyRoundTrip {
     /// bytes (the header's own length, nothing taken from the stream behind it).
     static func check(_ header: [UInt8], _ expected: ProxyInfo, _ what: String) {
         let got = ProxyReader.read(header[...])
-        precondition(got == .header(expected, length: header.count), "\(what) \(String(decoding: header, as: UTF8.self)) read as \(got), wrote \(expected)")
+        precondition(
+            got == .header(expected, length: header.count),
+            "\(what) \(String(decoding: header, as: UTF8.self)) read as \(got), wrote \(expected)")
         for cut in [1, header.count / 2, header.count - 1] where cut > 0 && cut < header.count {
             precondition(ProxyReader.read(header[..<cut]) == .needMore, "\(what) prefix of \(cut) bytes not needMore")
         }
-        precondition(ProxyReader.read((header + [0x47, 0x45, 0x54, 0x0D, 0x0A])[...]) == got, "\(what) with bytes after it")
+        precondition(
+            ProxyReader.read((header + [0x47, 0x45, 0x54, 0x0D, 0x0A])[...]) == got, "\(what) with bytes after it")
     }
 
     static func readForeign(_ bytes: ArraySlice<UInt8>) {
@@ -62,14 +66,17 @@ enum ProxyRoundTrip {
         precondition(length <= bytes.count, "header longer than its input")
         // v1 text has more than one spelling of an address; v2 without TLVs has exactly one.
         let isV2 = bytes.first == 0x0D
-        let rewritten = isV2
+        let rewritten =
+            isV2
             ? ProxyHeader.v2(source: info.source, destination: info.destination)
             : ProxyHeader.v1(source: info.source, destination: info.destination)
         if isV2 && length == rewritten.count && info.v6 == (rewritten[13] == 0x21) {
             precondition(Array(bytes.prefix(length)) == rewritten, "v2 header read and rewritten differs")
         }
         if !isV2 {
-            precondition(ProxyReader.read(rewritten[...]) == .header(info, length: rewritten.count), "v1 rewrite reads back differently")
+            precondition(
+                ProxyReader.read(rewritten[...]) == .header(info, length: rewritten.count),
+                "v1 rewrite reads back differently")
         }
     }
 }

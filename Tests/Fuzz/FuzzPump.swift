@@ -71,7 +71,9 @@ struct PumpRun: ~Copyable {
                 return
             }
             s.read(max: 65536)
-            if (s.received, s.state.pump.done) == before && !s.serverSawEOF { _ = try? Poll.readable(s.server.b, timeoutMillis: 1) }
+            if (s.received, s.state.pump.done) == before && !s.serverSawEOF {
+                _ = try? Poll.readable(s.server.b, timeoutMillis: 1)
+            }
         }
         precondition(s.serverSawEOF, "session did not finish: \(s.received) of \(s.sent) bytes arrived")
         precondition(s.received == s.sent, "\(s.received) bytes arrived of \(s.sent) sent")
@@ -133,9 +135,13 @@ final class PumpSession {
         case .done? where !got.isEmpty:
             let from = PumpRun.start(id, received)
             let same = got.withUnsafeBytes { a in
-                PumpRun.pattern.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress! + from, min(a.count, 65536)) == 0 }
+                PumpRun.pattern.withUnsafeBytes { b in
+                    memcmp(a.baseAddress!, b.baseAddress! + from, min(a.count, 65536)) == 0
+                }
             }
-            precondition(got.count <= 65536 && same, "session \(id): bytes \(received)..<\(received + got.count) are not its client's")
+            precondition(
+                got.count <= 65536 && same,
+                "session \(id): bytes \(received)..<\(received + got.count) are not its client's")
             received += got.count
             state.writable = true  // room again: EPOLLOUT edge on server.a
         case .eof?:

@@ -216,8 +216,9 @@ struct SessionRun: ~Copyable {
             case .header(let info, let length):
                 precondition(length == got.count, "bytes after the PROXY header before the client sent any")
                 let front = IPEndpoint(.loopbackV4, rig.frontPort)
-                precondition(info == ProxyInfo(v6: false, source: local, destination: front),
-                             "PROXY header \(info) for client \(local) on \(front)")
+                precondition(
+                    info == ProxyInfo(v6: false, source: local, destination: front),
+                    "PROXY header \(info) for client \(local) on \(front)")
                 return
             }
         }
@@ -243,19 +244,26 @@ struct SessionRun: ~Copyable {
         }
         var peer = SocketAddress()
         for listener in SessionRig.shared.backends {
-            precondition((try? Socket.accept(listener, peer: &peer)) == .some(nil), "a backend connection nobody asked for")
+            precondition(
+                (try? Socket.accept(listener, peer: &peer)) == .some(nil), "a backend connection nobody asked for")
         }
         precondition(worker.sessions.live == 0, "sessions left after every side half-closed: \(describeLive())")
         // Each session ended once: every count a session start took is given back.
         let pool = shared.allPools[0]
-        let counts = [shared.active.load(ordering: .relaxed), pool.stats.current.load(ordering: .relaxed),
-                      channel.liveSessions.load(ordering: .relaxed)] + pool.allServers.map { $0.stats.active.load(ordering: .relaxed) }
-        precondition(counts.allSatisfy { $0 == 0 }, "session counts not back to 0 (global, pool, worker, servers): \(counts)")
+        let counts =
+            [
+                shared.active.load(ordering: .relaxed), pool.stats.current.load(ordering: .relaxed),
+                channel.liveSessions.load(ordering: .relaxed),
+            ] + pool.allServers.map { $0.stats.active.load(ordering: .relaxed) }
+        precondition(
+            counts.allSatisfy { $0 == 0 }, "session counts not back to 0 (global, pool, worker, servers): \(counts)")
         for p in pairs {
             precondition(p.client.ended && p.backend.ended, "session \(p.id): a side never saw EOF or a reset")
             guard p.intact else { continue }
-            precondition(p.client.received == p.backend.sent && p.backend.received == p.client.sent,
-                         "session \(p.id) nobody cut: \(p.backend.received)/\(p.client.sent) up, \(p.client.received)/\(p.backend.sent) down")
+            precondition(
+                p.client.received == p.backend.sent && p.backend.received == p.client.sent,
+                "session \(p.id) nobody cut: \(p.backend.received)/\(p.client.sent) up, \(p.client.received)/\(p.backend.sent) down"
+            )
             precondition(p.client.sawEOF && p.backend.sawEOF, "session \(p.id) nobody cut did not end in EOF both ways")
         }
     }
@@ -267,7 +275,8 @@ struct SessionRun: ~Copyable {
             func pump(_ p: SplicePump) -> String {
                 "inPipe \(p.inPipe) srcEOF \(p.srcEOF) shut \(p.shutSent) splicing \(p.splicing) urgent \(p.urgent) bytes \(p.bytes)"
             }
-            out.append("""
+            out.append(
+                """
                 [\(s.state) client r\(s.clientReadable) w\(s.clientWritable) hup\(s.clientHungUp) \
                 server r\(s.serverReadable) w\(s.serverWritable) hup\(s.serverHungUp) \
                 up {\(pump(s.up))} down {\(pump(s.down))}]

@@ -144,7 +144,8 @@ enum ProxyReader {
             ports = 8
         }
         let info = ProxyInfo(
-            v6: v6, source: IPEndpoint(src, UInt16(be(ports, 2))), destination: IPEndpoint(dst, UInt16(be(ports + 2, 2))))
+            v6: v6, source: IPEndpoint(src, UInt16(be(ports, 2))),
+            destination: IPEndpoint(dst, UInt16(be(ports + 2, 2))))
         return .header(info, length: 16 + length)
     }
 }

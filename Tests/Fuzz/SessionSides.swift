@@ -89,15 +89,20 @@ final class SessionPair {
                 let same = got.withUnsafeBytes { a in
                     PumpRun.pattern.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress! + from, a.count) == 0 }
                 }
-                precondition(same, "session \(id): bytes \(side.received)..<\(side.received + got.count) at the \(side === client ? "client" : "backend") are not its peer's next bytes")
+                precondition(
+                    same,
+                    "session \(id): bytes \(side.received)..<\(side.received + got.count) at the \(side === client ? "client" : "backend") are not its peer's next bytes"
+                )
                 side.received += got.count
                 precondition(side.received <= peer.sent, "session \(id): more bytes arrived than were sent")
                 return true
             case .eof:
                 side.sawEOF = true
                 if intact {
-                    precondition(peer.finSent && side.received == peer.sent,
-                                 "session \(id) nobody cut: EOF after \(side.received) of \(peer.sent) bytes (peer FIN: \(peer.finSent))")
+                    precondition(
+                        peer.finSent && side.received == peer.sent,
+                        "session \(id) nobody cut: EOF after \(side.received) of \(peer.sent) bytes (peer FIN: \(peer.finSent))"
+                    )
                 }
             case .wouldBlock:
                 break

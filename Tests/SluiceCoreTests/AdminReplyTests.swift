@@ -89,7 +89,9 @@ import Testing
     }
 
     /// A pool with a role check and `single-primary on`.
-    static func primaryPool(name: String, binds: [String], up: Int, total: Int, primaries: Int, primary: String?) -> PoolSnapshot {
+    static func primaryPool(
+        name: String, binds: [String], up: Int, total: Int, primaries: Int, primary: String?
+    ) -> PoolSnapshot {
         var p = PoolSnapshot(
             name: name, mode: "tcp", balance: name == "cache" ? "hash" : "leastconn", binds: binds, serversUp: up,
             serversTotal: total)

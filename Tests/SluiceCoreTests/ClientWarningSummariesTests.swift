@@ -8,7 +8,9 @@ func record(_ s: inout ClientWarningSummaries, _ key: ClientWarningSummaries.Key
     s.record(key, now: now)
 }
 
-func take(_ s: inout ClientWarningSummaries, now: UInt64, all: Bool = false) -> [(key: ClientWarningSummaries.Key, count: Int)] {
+func take(
+    _ s: inout ClientWarningSummaries, now: UInt64, all: Bool = false
+) -> [(key: ClientWarningSummaries.Key, count: Int)] {
     s.takeDue(now: now, all: all)
 }
 

@@ -228,7 +228,10 @@ import Testing
                 "t.conf:4: pool 'p' has mode udp with maxconn 0 (a udp pool needs a cap on its flows: 1..10000000; without maxconn it is 10000)"
             ]
         ),
-        (pool + "    mode udp\n    maxconn -1\n", ["t.conf:4: invalid maxconn '-1' (expected a number in 0..10000000)"]),
+        (
+            pool + "    mode udp\n    maxconn -1\n",
+            ["t.conf:4: invalid maxconn '-1' (expected a number in 0..10000000)"]
+        ),
         (
             "defaults\n    maxconn 0\npool p\n    bind 0.0.0.0:1\n    mode udp\n",
             [
@@ -263,7 +266,10 @@ import Testing
             pool + "    server a 1.2.3.4:5 init-state maybe\n",
             ["t.conf:3: unknown init-state 'maybe' (expected up or down)"]
         ),
-        (pool + "    server a nowhere.test:5\n", ["t.conf:3: cannot resolve host 'nowhere.test' of server 'a': no address"]),
+        (
+            pool + "    server a nowhere.test:5\n",
+            ["t.conf:3: cannot resolve host 'nowhere.test' of server 'a': no address"]
+        ),
         (pool + "    server a 10.0.0.300:5\n", ["t.conf:3: invalid IPv4 address '10.0.0.300' in server address"]),
         (pool + "    server a [fe80::zz]:5\n", ["t.conf:3: invalid IPv6 address 'fe80::zz' in server address"]),
         (

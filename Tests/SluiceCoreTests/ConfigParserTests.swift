@@ -137,18 +137,20 @@ func ep(_ text: String, _ port: UInt16) -> IPEndpoint { IPEndpoint(IPAddress(tex
     /// A UDP service may have no TCP port to probe: without a `check` line (in the pool or
     /// its defaults) a `mode udp` pool is not checked; one that is written is kept.
     @Test func udpPoolsDefaultToCheckNone() throws {
-        let config = try #require(loadOK("""
-            pool dns
-                bind 127.0.0.1:53
-                mode udp
-            pool tcp
-                bind 127.0.0.1:54
-            defaults
-                check tcp interval 1s
-            pool checked
-                bind 127.0.0.1:55
-                mode udp
-            """))
+        let config = try #require(
+            loadOK(
+                """
+                pool dns
+                    bind 127.0.0.1:53
+                    mode udp
+                pool tcp
+                    bind 127.0.0.1:54
+                defaults
+                    check tcp interval 1s
+                pool checked
+                    bind 127.0.0.1:55
+                    mode udp
+                """))
         #expect(config.pools.map(\.settings.check.kind) == [.none, .tcp, .tcp])
         #expect(config.pools[2].settings.check.interval == .seconds(1))
     }
@@ -157,22 +159,24 @@ func ep(_ text: String, _ port: UInt16) -> IPEndpoint { IPEndpoint(IPAddress(tex
     /// `maxconn`, from the pool or its defaults, or 10000 when none is written. A TCP pool
     /// keeps 0 (no pool cap).
     @Test func udpPoolsHaveAFlowCapOfTheirOwn() throws {
-        let config = try #require(loadOK("""
-            pool dns
-                bind 127.0.0.1:53
-                mode udp
-            pool tcp
-                bind 127.0.0.1:54
-            pool small
-                bind 127.0.0.1:55
-                mode udp
-                maxconn 50
-            defaults
-                maxconn 7
-            pool inherited
-                bind 127.0.0.1:56
-                mode udp
-            """))
+        let config = try #require(
+            loadOK(
+                """
+                pool dns
+                    bind 127.0.0.1:53
+                    mode udp
+                pool tcp
+                    bind 127.0.0.1:54
+                pool small
+                    bind 127.0.0.1:55
+                    mode udp
+                    maxconn 50
+                defaults
+                    maxconn 7
+                pool inherited
+                    bind 127.0.0.1:56
+                    mode udp
+                """))
         #expect(config.pools.map(\.settings.maxconn) == [10000, 0, 50, 7])
     }
 

@@ -21,43 +21,69 @@ import Testing
 
     static let cases: [Case] = [
         Case(name: "PONG", matcher: .prefix(Array("+PONG\r\n".utf8)), reply: "+PONG\r\n", failure: nil),
-        Case(name: "NOAUTH", matcher: .prefix(Array("+PONG\r\n".utf8)), reply: "-NOAUTH Authentication required.\r\n",
-             failure: "unexpected reply \"-NOAUTH Authentication required.\""),
-        Case(name: "PONG cut short", matcher: .prefix(Array("+PONG\r\n".utf8)), reply: "+PO",
-             failure: "connection closed after 3 bytes", atEOF: true),
-        Case(name: "nothing", matcher: .prefix(Array("+OK\r\n".utf8)), reply: "",
-             failure: "connection closed without a reply", atEOF: true),
-        Case(name: "master", matcher: .respBulkContains(Array("role:master".utf8)),
-             reply: "$\(bulkMaster.utf8.count)\r\n\(bulkMaster)\r\n", failure: nil),
-        Case(name: "slave", matcher: .respBulkContains(Array("role:master".utf8)),
-             reply: "$\(bulkSlave.utf8.count)\r\n\(bulkSlave)\r\n", failure: "role:slave"),
-        Case(name: "bulk lacks key", matcher: .respBulkContains(Array("role:master".utf8)),
-             reply: "$5\r\nhello\r\n", failure: "no role:master in reply"),
-        Case(name: "bulk error reply", matcher: .respBulkContains(Array("role:master".utf8)),
-             reply: "-NOAUTH Authentication required.\r\n", failure: "unexpected reply \"-NOAUTH Authentication required.\""),
-        Case(name: "bulk nil", matcher: .respBulkContains(Array("role:master".utf8)), reply: "$-1\r\n", failure: "nil reply"),
-        Case(name: "bulk bad length", matcher: .respBulkContains(Array("role:master".utf8)), reply: "$x1\r\n",
-             failure: "bad RESP length line"),
-        Case(name: "bulk too long", matcher: .respBulkContains(Array("role:master".utf8)), reply: "$99999999\r\n",
-             failure: "reply too long (over 65536 bytes)"),
-        Case(name: "bulk cut short", matcher: .respBulkContains(Array("role:master".utf8)), reply: "$20\r\nrole:mas",
-             failure: "connection closed after 13 bytes", atEOF: true),
-        Case(name: "bulk bad end", matcher: .respBulkContains(Array("role:master".utf8)), reply: "$11\r\nrole:masterXY",
-             failure: "bad RESP bulk string end"),
+        Case(
+            name: "NOAUTH", matcher: .prefix(Array("+PONG\r\n".utf8)), reply: "-NOAUTH Authentication required.\r\n",
+            failure: "unexpected reply \"-NOAUTH Authentication required.\""),
+        Case(
+            name: "PONG cut short", matcher: .prefix(Array("+PONG\r\n".utf8)), reply: "+PO",
+            failure: "connection closed after 3 bytes", atEOF: true),
+        Case(
+            name: "nothing", matcher: .prefix(Array("+OK\r\n".utf8)), reply: "",
+            failure: "connection closed without a reply", atEOF: true),
+        Case(
+            name: "master", matcher: .respBulkContains(Array("role:master".utf8)),
+            reply: "$\(bulkMaster.utf8.count)\r\n\(bulkMaster)\r\n", failure: nil),
+        Case(
+            name: "slave", matcher: .respBulkContains(Array("role:master".utf8)),
+            reply: "$\(bulkSlave.utf8.count)\r\n\(bulkSlave)\r\n", failure: "role:slave"),
+        Case(
+            name: "bulk lacks key", matcher: .respBulkContains(Array("role:master".utf8)),
+            reply: "$5\r\nhello\r\n", failure: "no role:master in reply"),
+        Case(
+            name: "bulk error reply", matcher: .respBulkContains(Array("role:master".utf8)),
+            reply: "-NOAUTH Authentication required.\r\n",
+            failure: "unexpected reply \"-NOAUTH Authentication required.\""),
+        Case(
+            name: "bulk nil", matcher: .respBulkContains(Array("role:master".utf8)), reply: "$-1\r\n",
+            failure: "nil reply"),
+        Case(
+            name: "bulk bad length", matcher: .respBulkContains(Array("role:master".utf8)), reply: "$x1\r\n",
+            failure: "bad RESP length line"),
+        Case(
+            name: "bulk too long", matcher: .respBulkContains(Array("role:master".utf8)), reply: "$99999999\r\n",
+            failure: "reply too long (over 65536 bytes)"),
+        Case(
+            name: "bulk cut short", matcher: .respBulkContains(Array("role:master".utf8)), reply: "$20\r\nrole:mas",
+            failure: "connection closed after 13 bytes", atEOF: true),
+        Case(
+            name: "bulk bad end", matcher: .respBulkContains(Array("role:master".utf8)), reply: "$11\r\nrole:masterXY",
+            failure: "bad RESP bulk string end"),
         Case(name: "pg S", matcher: .oneByteOf(Array("SN".utf8)), reply: "S", failure: nil),
         Case(name: "pg N", matcher: .oneByteOf(Array("SN".utf8)), reply: "N", failure: nil),
         Case(name: "pg E", matcher: .oneByteOf(Array("SN".utf8)), reply: "E", failure: "unexpected reply byte \"E\""),
         Case(name: "http 200", matcher: .httpStatus(200), reply: "HTTP/1.0 200 OK\r\n\r\n", failure: nil),
         Case(name: "http 200 bare LF", matcher: .httpStatus(200), reply: "HTTP/1.1 200 OK\n", failure: nil),
-        Case(name: "http 503", matcher: .httpStatus(200), reply: "HTTP/1.1 503 Service Unavailable\r\n\r\n", failure: "status 503"),
-        Case(name: "http expect 503", matcher: .httpStatus(503), reply: "HTTP/1.1 503 Service Unavailable\r\n", failure: nil),
-        Case(name: "http garbage", matcher: .httpStatus(200), reply: "SSH-2.0-OpenSSH\r\n", failure: "not an HTTP reply"),
-        Case(name: "http bad code", matcher: .httpStatus(200), reply: "HTTP/1.1 2x0 OK\r\n", failure: "bad HTTP status line"),
-        Case(name: "http 4-digit code", matcher: .httpStatus(200), reply: "HTTP/1.1 2000 OK\r\n", failure: "bad HTTP status line"),
-        Case(name: "http cut", matcher: .httpStatus(200), reply: "HTTP/1.1 20", failure: "connection closed after 11 bytes", atEOF: true),
+        Case(
+            name: "http 503", matcher: .httpStatus(200), reply: "HTTP/1.1 503 Service Unavailable\r\n\r\n",
+            failure: "status 503"),
+        Case(
+            name: "http expect 503", matcher: .httpStatus(503), reply: "HTTP/1.1 503 Service Unavailable\r\n",
+            failure: nil),
+        Case(
+            name: "http garbage", matcher: .httpStatus(200), reply: "SSH-2.0-OpenSSH\r\n", failure: "not an HTTP reply"),
+        Case(
+            name: "http bad code", matcher: .httpStatus(200), reply: "HTTP/1.1 2x0 OK\r\n",
+            failure: "bad HTTP status line"),
+        Case(
+            name: "http 4-digit code", matcher: .httpStatus(200), reply: "HTTP/1.1 2000 OK\r\n",
+            failure: "bad HTTP status line"),
+        Case(
+            name: "http cut", matcher: .httpStatus(200), reply: "HTTP/1.1 20",
+            failure: "connection closed after 11 bytes", atEOF: true),
         Case(name: "contains", matcher: .contains(Array("READY".utf8)), reply: "hello\nREADY now\n", failure: nil),
-        Case(name: "contains absent", matcher: .contains(Array("READY".utf8)), reply: "hello\nREAD",
-             failure: "connection closed after 10 bytes", atEOF: true),
+        Case(
+            name: "contains absent", matcher: .contains(Array("READY".utf8)), reply: "hello\nREAD",
+            failure: "connection closed after 10 bytes", atEOF: true),
     ]
 
     /// Feeds `reply` in two pieces split at `split` (and at EOF calls end()).
@@ -89,13 +115,14 @@ import Testing
     }
 
     /// Shaped like redis 7.0's `INFO replication` of a master with a replica; offset at UInt64.max.
-    static let masterWithReplica = [
-        "# Replication", "role:master", "connected_slaves:1",
-        "slave0:ip=127.0.0.1,port=17002,state=online,offset=1234,lag=0", "master_failover_state:no-failover",
-        "master_replid:2cf9866042c46b02a66dcc5bc611ee443f2adb76",
-        "master_replid2:0000000000000000000000000000000000000000", "master_repl_offset:18446744073709551615",
-        "second_repl_offset:-1", "repl_backlog_active:1",
-    ].joined(separator: "\r\n") + "\r\n"
+    static let masterWithReplica =
+        [
+            "# Replication", "role:master", "connected_slaves:1",
+            "slave0:ip=127.0.0.1,port=17002,state=online,offset=1234,lag=0", "master_failover_state:no-failover",
+            "master_replid:2cf9866042c46b02a66dcc5bc611ee443f2adb76",
+            "master_replid2:0000000000000000000000000000000000000000", "master_repl_offset:18446744073709551615",
+            "second_repl_offset:-1", "repl_backlog_active:1",
+        ].joined(separator: "\r\n") + "\r\n"
 
     @Test(arguments: [
         (HealthProbeTests.masterWithReplica, UInt64?.some(.max)),
@@ -157,26 +184,38 @@ import Testing
     @Test func scripts() {
         #expect(Probes.script(for: .none) == nil)
         #expect(Probes.script(for: .tcp) == ProbeScript([]))
-        #expect(Probes.script(for: .redis(password: nil)) == ProbeScript([
-            .send(Array("*1\r\n$4\r\nPING\r\n".utf8)), .expect(.prefix(Array("+PONG\r\n".utf8))),
-        ]))
-        #expect(Probes.script(for: .redis(password: "s e")) == ProbeScript([
-            .send(Array("*2\r\n$4\r\nAUTH\r\n$3\r\ns e\r\n".utf8)), .expect(.prefix(Array("+OK\r\n".utf8))),
-            .send(Array("*1\r\n$4\r\nPING\r\n".utf8)), .expect(.prefix(Array("+PONG\r\n".utf8))),
-        ]))
-        #expect(Probes.script(for: .redisMaster(password: nil)) == ProbeScript([
-            .send(Array("*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n".utf8)),
-            .expect(.respBulkContains(Array("role:master".utf8))),
-        ]))
-        #expect(Probes.script(for: .postgres) == ProbeScript([
-            .send([0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F]), .expect(.oneByteOf(Array("SN".utf8))),
-        ]))
+        #expect(
+            Probes.script(for: .redis(password: nil))
+                == ProbeScript([
+                    .send(Array("*1\r\n$4\r\nPING\r\n".utf8)), .expect(.prefix(Array("+PONG\r\n".utf8))),
+                ]))
+        #expect(
+            Probes.script(for: .redis(password: "s e"))
+                == ProbeScript([
+                    .send(Array("*2\r\n$4\r\nAUTH\r\n$3\r\ns e\r\n".utf8)), .expect(.prefix(Array("+OK\r\n".utf8))),
+                    .send(Array("*1\r\n$4\r\nPING\r\n".utf8)), .expect(.prefix(Array("+PONG\r\n".utf8))),
+                ]))
+        #expect(
+            Probes.script(for: .redisMaster(password: nil))
+                == ProbeScript([
+                    .send(Array("*2\r\n$4\r\nINFO\r\n$11\r\nreplication\r\n".utf8)),
+                    .expect(.respBulkContains(Array("role:master".utf8))),
+                ]))
+        #expect(
+            Probes.script(for: .postgres)
+                == ProbeScript([
+                    .send([0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F]), .expect(.oneByteOf(Array("SN".utf8))),
+                ]))
         #expect(80877103 == (1234 << 16) | 5679)
-        #expect(Probes.script(for: .http(path: "/primary", expectStatus: 200)) == ProbeScript([
-            .send(Array("GET /primary HTTP/1.0\r\n\r\n".utf8)), .expect(.httpStatus(200)),
-        ]))
-        #expect(Probes.script(for: .send(Array("hi".utf8), expect: Array("yo".utf8))) == ProbeScript([
-            .send(Array("hi".utf8)), .expect(.contains(Array("yo".utf8))),
-        ]))
+        #expect(
+            Probes.script(for: .http(path: "/primary", expectStatus: 200))
+                == ProbeScript([
+                    .send(Array("GET /primary HTTP/1.0\r\n\r\n".utf8)), .expect(.httpStatus(200)),
+                ]))
+        #expect(
+            Probes.script(for: .send(Array("hi".utf8), expect: Array("yo".utf8)))
+                == ProbeScript([
+                    .send(Array("hi".utf8)), .expect(.contains(Array("yo".utf8))),
+                ]))
     }
 }

@@ -18,15 +18,26 @@ import Testing
 
     static let cases: [Case] = [
         Case(name: "fresh: first success counts as rise", rise: 2, fall: 3, start: .fresh, results: "S", expected: "U"),
-        Case(name: "fresh: then fall failures take it down", rise: 2, fall: 3, start: .fresh, results: "SFFF", expected: "UuuD"),
-        Case(name: "fresh: a first failure ends the bonus", rise: 2, fall: 3, start: .fresh, results: "FSS", expected: "ddU"),
+        Case(
+            name: "fresh: then fall failures take it down", rise: 2, fall: 3, start: .fresh, results: "SFFF",
+            expected: "UuuD"),
+        Case(
+            name: "fresh: a first failure ends the bonus", rise: 2, fall: 3, start: .fresh, results: "FSS",
+            expected: "ddU"),
         Case(name: "fresh: bonus only once", rise: 3, fall: 2, start: .fresh, results: "SFFSSS", expected: "UuDddU"),
         Case(name: "down: needs rise successes", rise: 2, fall: 3, start: .down, results: "SS", expected: "dU"),
         Case(name: "down: rise 3", rise: 3, fall: 3, start: .down, results: "SSS", expected: "ddU"),
-        Case(name: "down: a failure resets the rise count", rise: 3, fall: 2, start: .down, results: "SSFSSS", expected: "dddddU"),
-        Case(name: "down: failures stay down quietly", rise: 2, fall: 3, start: .down, results: "FFFF", expected: "dddd"),
-        Case(name: "up: before any result, fall failures down", rise: 2, fall: 3, start: .up, results: "FFF", expected: "uuD"),
-        Case(name: "up: a success restores the full fall budget", rise: 2, fall: 3, start: .up, results: "FFSFFF", expected: "uuuuuD"),
+        Case(
+            name: "down: a failure resets the rise count", rise: 3, fall: 2, start: .down, results: "SSFSSS",
+            expected: "dddddU"),
+        Case(
+            name: "down: failures stay down quietly", rise: 2, fall: 3, start: .down, results: "FFFF", expected: "dddd"),
+        Case(
+            name: "up: before any result, fall failures down", rise: 2, fall: 3, start: .up, results: "FFF",
+            expected: "uuD"),
+        Case(
+            name: "up: a success restores the full fall budget", rise: 2, fall: 3, start: .up, results: "FFSFFF",
+            expected: "uuuuuD"),
         Case(name: "up: successes change nothing", rise: 2, fall: 3, start: .up, results: "SSS", expected: "uuu"),
         Case(name: "flapping: down then up again", rise: 2, fall: 2, start: .up, results: "FFSSFF", expected: "uDdUuD"),
         Case(name: "rise 1 fall 1", rise: 1, fall: 1, start: .down, results: "SFSF", expected: "UDUD"),

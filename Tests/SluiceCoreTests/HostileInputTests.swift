@@ -56,7 +56,8 @@ import Testing
         return Array((try? Data(contentsOf: url)) ?? Data())
     }()
 
-    static let richConfig = Array("""
+    static let richConfig = Array(
+        """
         global
             workers 2
             maxconn 1000
@@ -105,13 +106,16 @@ import Testing
         for _ in 0..<1500 * Self.scale {
             let bytes = mutator.mutate(seed)
             let text = String(decoding: bytes, as: UTF8.self)
-            guard case .failure(let errors) = ConfigLoader.load(text: text, file: "x.conf", resolve: { _ in nil }) else {
+            guard case .failure(let errors) = ConfigLoader.load(text: text, file: "x.conf", resolve: { _ in nil })
+            else {
                 continue
             }
             #expect(!errors.errors.isEmpty)
             for error in errors.errors {
                 // Line 0 is the file as a whole (nothing to serve, say); otherwise a line of it.
-                #expect(error.file == "x.conf" && error.line >= 0 && error.line <= Self.lineCount(bytes) + 1 && !error.message.isEmpty,
+                #expect(
+                    error.file == "x.conf" && error.line >= 0 && error.line <= Self.lineCount(bytes) + 1
+                        && !error.message.isEmpty,
                     "\(error) for:\n\(text)")
             }
         }
@@ -129,7 +133,8 @@ import Testing
             let line = mutator.mutate(seeds[i % seeds.count])
             switch AdminRequest.parse(bytes: line) {
             case .success: break
-            case .failure(let error): #expect(!error.message.isEmpty && !error.reply.contains("\n"), "\(error) for \(line)")
+            case .failure(let error):
+                #expect(!error.message.isEmpty && !error.reply.contains("\n"), "\(error) for \(line)")
             }
         }
     }
@@ -150,7 +155,9 @@ import Testing
             let (_, problems) = StateFileText.parse(text)
             let lines = Self.lineCount(Array(text.utf8))
             for problem in problems {
-                #expect(problem.line >= 1 && problem.line <= lines + 1 && !problem.message.isEmpty, "\(problem) for:\n\(text)")
+                #expect(
+                    problem.line >= 1 && problem.line <= lines + 1 && !problem.message.isEmpty,
+                    "\(problem) for:\n\(text)")
             }
         }
     }
@@ -160,8 +167,10 @@ import Testing
     @Test func checkRepliesAlwaysEndInAVerdict() {
         let cases: [(Matcher, String)] = [
             (.prefix(Array("+PONG\r\n".utf8)), "+PONG\r\n"),
-            (.respBulkContains(Array("role:master".utf8)),
-             "$60\r\n# Replication\r\nrole:master\r\nconnected_slaves:1\r\nmaster_repl_offset:1234\r\n\r\n"),
+            (
+                .respBulkContains(Array("role:master".utf8)),
+                "$60\r\n# Replication\r\nrole:master\r\nconnected_slaves:1\r\nmaster_repl_offset:1234\r\n\r\n"
+            ),
             (.oneByteOf(Array("SN".utf8)), "S"),
             (.httpStatus(200), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
             (.contains(Array("ready".utf8)), "status: ready\n"),

@@ -19,7 +19,9 @@ func namedServers(_ weights: [Int], backups: Set<Int> = []) -> [BalancerServer] 
 }
 
 /// The NAME of the server picked for every key (nil as "-").
-func maglevPicks(_ m: inout Maglev, _ keys: [FlowKey] = maglevKeys, avoiding: ServerID? = nil)
+func maglevPicks(
+    _ m: inout Maglev, _ keys: [FlowKey] = maglevKeys, avoiding: ServerID? = nil
+)
     -> [String]
 {
     let counts = FakeCounts(64)

@@ -26,31 +26,43 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "keeps the previous primary though another is ahead", current: 1,
-             candidates: candidates(3, passing: [0, 1, 2], offsets: [0: 900, 1: 5, 2: 800]), expected: 1),
-        Case(name: "no history: the highest offset", current: nil,
-             candidates: candidates(3, passing: [0, 1, 2], offsets: [0: 10, 1: 30, 2: 20]), expected: 1),
-        Case(name: "no history: ties in config order", current: nil,
-             candidates: candidates(3, passing: [0, 1, 2], offsets: [0: 10, 1: 30, 2: 30]), expected: 1),
-        Case(name: "no offsets (http): config order", current: nil,
-             candidates: candidates(3, passing: [1, 2]), expected: 1),
-        Case(name: "a known offset ranks above an unknown one", current: nil,
-             candidates: candidates(3, passing: [0, 1, 2], offsets: [2: 0]), expected: 2),
-        Case(name: "primary went down: the next best", current: 0,
-             candidates: candidates(3, passing: [1, 2], offsets: [0: 99, 1: 7, 2: 8]), expected: 2),
-        Case(name: "primary drained: the next best", current: 0,
-             candidates: candidates(3, passing: [0, 1, 2], offsets: [1: 8, 2: 7], notReady: [0]), expected: 1),
-        Case(name: "a passing server that is not ready is never chosen", current: nil,
-             candidates: candidates(2, passing: [0, 1], offsets: [0: 50, 1: 1], notReady: [0]), expected: 1),
+        Case(
+            name: "keeps the previous primary though another is ahead", current: 1,
+            candidates: candidates(3, passing: [0, 1, 2], offsets: [0: 900, 1: 5, 2: 800]), expected: 1),
+        Case(
+            name: "no history: the highest offset", current: nil,
+            candidates: candidates(3, passing: [0, 1, 2], offsets: [0: 10, 1: 30, 2: 20]), expected: 1),
+        Case(
+            name: "no history: ties in config order", current: nil,
+            candidates: candidates(3, passing: [0, 1, 2], offsets: [0: 10, 1: 30, 2: 30]), expected: 1),
+        Case(
+            name: "no offsets (http): config order", current: nil,
+            candidates: candidates(3, passing: [1, 2]), expected: 1),
+        Case(
+            name: "a known offset ranks above an unknown one", current: nil,
+            candidates: candidates(3, passing: [0, 1, 2], offsets: [2: 0]), expected: 2),
+        Case(
+            name: "primary went down: the next best", current: 0,
+            candidates: candidates(3, passing: [1, 2], offsets: [0: 99, 1: 7, 2: 8]), expected: 2),
+        Case(
+            name: "primary drained: the next best", current: 0,
+            candidates: candidates(3, passing: [0, 1, 2], offsets: [1: 8, 2: 7], notReady: [0]), expected: 1),
+        Case(
+            name: "a passing server that is not ready is never chosen", current: nil,
+            candidates: candidates(2, passing: [0, 1], offsets: [0: 50, 1: 1], notReady: [0]), expected: 1),
         Case(name: "nobody passes", current: 0, candidates: candidates(3, passing: []), expected: nil),
-        Case(name: "non-backups before a backup that is ahead", current: nil,
-             candidates: candidates(3, passing: [0, 2], offsets: [0: 1, 2: 100], backups: [0]), expected: 2),
-        Case(name: "only backups pass: the best backup", current: nil,
-             candidates: candidates(3, passing: [1, 2], offsets: [1: 3, 2: 4], backups: [1, 2]), expected: 2),
-        Case(name: "a backup primary is kept when a non-backup starts passing", current: 2,
-             candidates: candidates(3, passing: [0, 2], offsets: [0: 100, 2: 1], backups: [2]), expected: 2),
-        Case(name: "a current index out of range is no history", current: 7,
-             candidates: candidates(2, passing: [0, 1], offsets: [1: 1]), expected: 1),
+        Case(
+            name: "non-backups before a backup that is ahead", current: nil,
+            candidates: candidates(3, passing: [0, 2], offsets: [0: 1, 2: 100], backups: [0]), expected: 2),
+        Case(
+            name: "only backups pass: the best backup", current: nil,
+            candidates: candidates(3, passing: [1, 2], offsets: [1: 3, 2: 4], backups: [1, 2]), expected: 2),
+        Case(
+            name: "a backup primary is kept when a non-backup starts passing", current: 2,
+            candidates: candidates(3, passing: [0, 2], offsets: [0: 100, 2: 1], backups: [2]), expected: 2),
+        Case(
+            name: "a current index out of range is no history", current: 7,
+            candidates: candidates(2, passing: [0, 1], offsets: [1: 1]), expected: 1),
     ]
 
     @Test(arguments: cases) func choice(_ c: Case) {
@@ -81,9 +93,13 @@ import Testing
         #expect(e.update(Self.candidates(2, passing: [0, 1], offsets: [0: 50, 1: 9]), settled: false) == [])
         #expect(e.primary == 1 && e.settled)
         // Server 0 stops passing: the conflict is over, the primary unchanged.
-        #expect(e.update(Self.candidates(2, passing: [1], offsets: [1: 9]), settled: false) == [.conflictEnded(passing: [1])])
+        #expect(
+            e.update(Self.candidates(2, passing: [1], offsets: [1: 9]), settled: false) == [
+                .conflictEnded(passing: [1])
+            ])
         // The primary goes down while 0 passes again: 0 takes over, no conflict.
-        #expect(e.update(Self.candidates(2, passing: [0], offsets: [0: 60]), settled: false) == [.chosen(0, previous: 1)])
+        #expect(
+            e.update(Self.candidates(2, passing: [0], offsets: [0: 60]), settled: false) == [.chosen(0, previous: 1)])
         // Nobody passes.
         #expect(e.update(Self.candidates(2, passing: []), settled: false) == [.lost(previous: 0)])
         #expect(e.primary == nil)

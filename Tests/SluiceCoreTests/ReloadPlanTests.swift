@@ -26,27 +26,32 @@ import Testing
     }
 
     @Test func listenersKeptMovedBoundAndReleased() throws {
-        let before = try #require(Self.config("""
-            pool a
-                bind 127.0.0.1:7001
-                bind 127.0.0.1:7002
-                server s 127.0.0.1:8001
-            pool b
-                bind 127.0.0.1:7003
-                server s 127.0.0.1:8001
-            """))
+        let before = try #require(
+            Self.config(
+                """
+                pool a
+                    bind 127.0.0.1:7001
+                    bind 127.0.0.1:7002
+                    server s 127.0.0.1:8001
+                pool b
+                    bind 127.0.0.1:7003
+                    server s 127.0.0.1:8001
+                """))
         // 7001 stays in a, 7002 moves to b, 7003 goes, 7004 is new in b.
-        let after = try #require(Self.config("""
-            pool a
-                bind 127.0.0.1:7001
-                server s 127.0.0.1:8001
-            pool b
-                bind 127.0.0.1:7002
-                bind 127.0.0.1:7004
-                server s 127.0.0.1:8001
-            """))
+        let after = try #require(
+            Self.config(
+                """
+                pool a
+                    bind 127.0.0.1:7001
+                    server s 127.0.0.1:8001
+                pool b
+                    bind 127.0.0.1:7002
+                    bind 127.0.0.1:7004
+                    server s 127.0.0.1:8001
+                """))
         let running = [
-            Self.tcp(11, "a", "127.0.0.1:7001"), Self.tcp(12, "a", "127.0.0.1:7002"), Self.tcp(13, "b", "127.0.0.1:7003"),
+            Self.tcp(11, "a", "127.0.0.1:7001"), Self.tcp(12, "a", "127.0.0.1:7002"),
+            Self.tcp(13, "b", "127.0.0.1:7003"),
         ]
         let p = Self.plan(before, after, listeners: running).listeners
         #expect(p.errors.isEmpty)
@@ -59,7 +64,8 @@ import Testing
     }
 
     @Test func aUDPSocketDoesNotServeATCPBindOfTheSameAddress() throws {
-        let before = try #require(Self.config("pool d\n    mode udp\n    bind 127.0.0.1:5353\n    server s 127.0.0.1:53\n"))
+        let before = try #require(
+            Self.config("pool d\n    mode udp\n    bind 127.0.0.1:5353\n    server s 127.0.0.1:53\n"))
         let after = try #require(Self.config("pool d\n    bind 127.0.0.1:5353\n    server s 127.0.0.1:53\n"))
         let running = [RunningListener(id: 5, pool: "d", name: "127.0.0.1:5353", datagram: true)]
         let p = Self.plan(before, after, listeners: running).listeners
@@ -69,46 +75,55 @@ import Testing
 
     @Test func systemdSocketsAreKeptButNeverAddedByAReload() throws {
         let before = try #require(Self.config("pool a\n    bind fd:pg\n    server s 127.0.0.1:8001\n"))
-        let after = try #require(Self.config("""
-            pool a
-                bind fd:pg
-                server s 127.0.0.1:8001
-            pool b
-                bind fd:redis
-                server s 127.0.0.1:8002
-            """))
+        let after = try #require(
+            Self.config(
+                """
+                pool a
+                    bind fd:pg
+                    server s 127.0.0.1:8001
+                pool b
+                    bind fd:redis
+                    server s 127.0.0.1:8002
+                """))
         // systemd may pass several sockets under one name: all of them stay.
         let running = [Self.tcp(3, "a", "fd:pg"), Self.tcp(4, "a", "fd:pg")]
         let p = Self.plan(before, after, listeners: running).listeners
         #expect(p.kept == [3, 4] && p.released.isEmpty)
-        #expect(p.errors == ["t.conf:4: pool b: fd:redis cannot be added by a reload (systemd passes sockets at start only)"])
+        #expect(
+            p.errors == [
+                "t.conf:4: pool b: fd:redis cannot be added by a reload (systemd passes sockets at start only)"
+            ])
     }
 
     @Test func serversAddedReplacedChangedAndRemoved() throws {
-        let before = try #require(Self.config("""
-            pool p
-                bind 127.0.0.1:7001
-                server keep 127.0.0.1:8001
-                server moved 127.0.0.1:8002
-                server backup 127.0.0.1:8003
-                server capped 127.0.0.1:8004
-                server probed 127.0.0.1:8005
-                server heavier 127.0.0.1:8006
-                server off 127.0.0.1:8007
-                server gone 127.0.0.1:8008
-            """))
-        let after = try #require(Self.config("""
-            pool p
-                bind 127.0.0.1:7001
-                server keep 127.0.0.1:8001
-                server moved 127.0.0.1:9002
-                server backup 127.0.0.1:8003 backup
-                server capped 127.0.0.1:8004 maxconn 5
-                server probed 127.0.0.1:8005 check-port 9
-                server heavier 127.0.0.1:8006 weight 200
-                server off 127.0.0.1:8007 disabled
-                server new 127.0.0.1:8009
-            """))
+        let before = try #require(
+            Self.config(
+                """
+                pool p
+                    bind 127.0.0.1:7001
+                    server keep 127.0.0.1:8001
+                    server moved 127.0.0.1:8002
+                    server backup 127.0.0.1:8003
+                    server capped 127.0.0.1:8004
+                    server probed 127.0.0.1:8005
+                    server heavier 127.0.0.1:8006
+                    server off 127.0.0.1:8007
+                    server gone 127.0.0.1:8008
+                """))
+        let after = try #require(
+            Self.config(
+                """
+                pool p
+                    bind 127.0.0.1:7001
+                    server keep 127.0.0.1:8001
+                    server moved 127.0.0.1:9002
+                    server backup 127.0.0.1:8003 backup
+                    server capped 127.0.0.1:8004 maxconn 5
+                    server probed 127.0.0.1:8005 check-port 9
+                    server heavier 127.0.0.1:8006 weight 200
+                    server off 127.0.0.1:8007 disabled
+                    server new 127.0.0.1:8009
+                """))
         let servers = Self.plan(before, after).keptPools[0].servers
         #expect(servers.joining.map(\.config.name) == ["moved", "backup", "capped", "probed", "new"])
         #expect(servers.joining.map(\.replacing) == [true, true, true, true, false])
@@ -122,8 +137,10 @@ import Testing
     @Test func runTimeWeightsAndStatesWinOverTheFile() throws {
         let text = "pool p\n    bind 127.0.0.1:7001\n    server a 127.0.0.1:8001\n    server b 127.0.0.1:8002\n"
         let before = try #require(Self.config(text))
-        let after = try #require(Self.config(text.replacingOccurrences(of: "8001\n", with: "8001 weight 7 disabled\n")
-            .replacingOccurrences(of: "8002\n", with: "8002 weight 9 disabled\n")))
+        let after = try #require(
+            Self.config(
+                text.replacingOccurrences(of: "8001\n", with: "8001 weight 7 disabled\n")
+                    .replacingOccurrences(of: "8002\n", with: "8002 weight 9 disabled\n")))
         var a = RunningServer(config: before.pools[0].servers[0])
         a.weight = 50
         a.weightSetAtRunTime = true
@@ -143,34 +160,41 @@ import Testing
     }
 
     @Test func poolsRemovedKeptAndAdded() throws {
-        let before = try #require(Self.config("""
-            pool a
-                bind 127.0.0.1:7001
-                server s 127.0.0.1:8001
-            pool b
-                bind 127.0.0.1:7002
-                server s 127.0.0.1:8001
-            """))
-        let after = try #require(Self.config("""
-            pool c
-                bind 127.0.0.1:7003
-                server s 127.0.0.1:8001
-            pool a
-                bind 127.0.0.1:7001
-                server s 127.0.0.1:8001
-            """))
+        let before = try #require(
+            Self.config(
+                """
+                pool a
+                    bind 127.0.0.1:7001
+                    server s 127.0.0.1:8001
+                pool b
+                    bind 127.0.0.1:7002
+                    server s 127.0.0.1:8001
+                """))
+        let after = try #require(
+            Self.config(
+                """
+                pool c
+                    bind 127.0.0.1:7003
+                    server s 127.0.0.1:8001
+                pool a
+                    bind 127.0.0.1:7001
+                    server s 127.0.0.1:8001
+                """))
         let plan = Self.plan(before, after)
         #expect(plan.removedPools == ["b"])
         #expect(plan.keptPools.map(\.pool.name) == ["a"])
         #expect(plan.addedPools.map(\.name) == ["c"])
-        #expect(plan.keptPools[0].servers == ServerPlan(running: before.pools[0].servers.map(RunningServer.init), next: after.pools[1]))
+        #expect(
+            plan.keptPools[0].servers
+                == ServerPlan(running: before.pools[0].servers.map(RunningServer.init), next: after.pools[1]))
         #expect(plan.keptPools[0].servers.joining.isEmpty && plan.keptPools[0].servers.leaving.isEmpty)
     }
 
     @Test func globalSettingsThatWaitForARestart() throws {
         let pools = "pool a\n    bind 127.0.0.1:7001\n    server s 127.0.0.1:8001\n"
         let before = try #require(Self.config(pools, global: "    workers 2\n    log-level info"))
-        let after = try #require(Self.config(pools, global: "    workers 4\n    log-level debug\n    metrics 127.0.0.1:9187"))
+        let after = try #require(
+            Self.config(pools, global: "    workers 4\n    log-level debug\n    metrics 127.0.0.1:9187"))
         #expect(Self.plan(before, after).restartOnly == ["workers", "metrics"])
         #expect(Self.plan(before, before).restartOnly.isEmpty)
     }

@@ -4,10 +4,13 @@ import SluiceCore
 import Testing
 
 @Suite struct ServerSnapshotMergeTests {
-    static func server(_ name: String, removing: Bool, sessions: Int, total: UInt64, weight: Int,
-                       pool: String = "p") -> ServerSnapshot {
-        var s = ServerSnapshot(pool: pool, name: name, address: "127.0.0.1:1", health: removing ? .down : .up,
-                               state: .ready, weight: weight, effectiveWeight: weight, removing: removing)
+    static func server(
+        _ name: String, removing: Bool, sessions: Int, total: UInt64, weight: Int,
+        pool: String = "p"
+    ) -> ServerSnapshot {
+        var s = ServerSnapshot(
+            pool: pool, name: name, address: "127.0.0.1:1", health: removing ? .down : .up,
+            state: .ready, weight: weight, effectiveWeight: weight, removing: removing)
         s.sessionsCurrent = sessions
         s.sessionsTotal = total
         s.connectSeconds = HistogramSnapshot(bounds: [0.1], cumulative: [total, total], sum: Double(total))

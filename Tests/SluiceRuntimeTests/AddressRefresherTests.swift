@@ -68,7 +68,9 @@ import Testing
         let fresh = try #require(pool.server(named: "a"))
         #expect(fresh.endpoint == IPEndpoint(IPAddress("10.0.0.2")!, 5432) && fresh.config.address.host == "db.example")
         #expect(fresh.adminState == .drain && fresh.weight.load(ordering: .relaxed) == 7)
-        #expect(fresh.weightSetAtRunTime.load(ordering: .relaxed) && fresh.checkStart == .up && fresh.healthy.load(ordering: .relaxed))
+        #expect(
+            fresh.weightSetAtRunTime.load(ordering: .relaxed) && fresh.checkStart == .up
+                && fresh.healthy.load(ordering: .relaxed))
         #expect(old.removing.load(ordering: .relaxed) && pool.servers.count == 3, "the old one drains, still listed")
         #expect(shared.pools[1].server(named: "c")?.endpoint.address == IPAddress("10.0.0.1"))
 

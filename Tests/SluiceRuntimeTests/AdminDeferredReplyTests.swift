@@ -58,7 +58,9 @@ import Testing
         }
         let pending = try handler.reply(0)
         for _ in 0..<3 {
-            #expect(try AdminClient.ask(server.path, "show info") == AdminReplyText.info(FakeAdminHandler.info, json: false).text)
+            #expect(
+                try AdminClient.ask(server.path, "show info")
+                    == AdminReplyText.info(FakeAdminHandler.info, json: false).text)
         }
         #expect(reloadReply.withLock { $0 } == nil)
         pending.fulfil(Array("OK\n".utf8))

@@ -21,7 +21,9 @@ struct FakeAdminHandler: AdminHandler {
 
 enum AdminClient {
     /// Sends `bytes` (stopping early if the server has closed) and reads until EOF.
-    static func ask(_ path: String, _ bytes: [UInt8], halfClose: Bool = false, timeoutMillis: Int = 5000) throws
+    static func ask(
+        _ path: String, _ bytes: [UInt8], halfClose: Bool = false, timeoutMillis: Int = 5000
+    ) throws
         -> String
     {
         let fd = try UnixSocket.connect(path: path)

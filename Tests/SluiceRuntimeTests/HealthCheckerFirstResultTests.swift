@@ -37,7 +37,8 @@ import Testing
         }
         defer { primary.stop() }
         let pool = HealthHarness.pool(
-            .http(path: "/primary", expectStatus: 200), servers: [("replica", replica.port), ("primary", primary.port)],
+            .http(path: "/primary", expectStatus: 200),
+            servers: [("replica", replica.port), ("primary", primary.port)],
             interval: .seconds(30), timeout: .seconds(10), rise: 2, fall: 3, initState: .up)
         let checker = try HealthChecker(logger: Logger(level: .error))
         defer { checker.stop() }
@@ -56,7 +57,8 @@ import Testing
     }
 
     @Test func plainCheckKeepsInitStateUp() throws {
-        let pool = HealthHarness.pool(.tcp, servers: [("a", try HealthHarness.freePort())], interval: .seconds(30), initState: .up)
+        let pool = HealthHarness.pool(
+            .tcp, servers: [("a", try HealthHarness.freePort())], interval: .seconds(30), initState: .up)
         let checker = try HealthChecker(logger: Logger(level: .error))
         defer { checker.stop() }
         checker.watch(pool: pool)

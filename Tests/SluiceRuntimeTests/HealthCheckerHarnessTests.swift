@@ -28,7 +28,8 @@ final class CheckRecorder: Sendable {
     /// last saw when `seconds` pass first.
     @discardableResult
     func wait(
-        _ server: String, _ what: String, seconds: Double = 5, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+        _ server: String, _ what: String, seconds: Double = 5,
+        sourceLocation: Testing.SourceLocation = #_sourceLocation,
         _ predicate: ([HealthResult]) -> Bool
     ) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
@@ -37,7 +38,8 @@ final class CheckRecorder: Sendable {
             usleep(10_000)
         }
         let seen = results(server).suffix(8).map(\.description).joined(separator: ", ")
-        Issue.record("\(server): no \(what) within \(seconds)s; last results: [\(seen)]", sourceLocation: sourceLocation)
+        Issue.record(
+            "\(server): no \(what) within \(seconds)s; last results: [\(seen)]", sourceLocation: sourceLocation)
         return false
     }
 
@@ -45,7 +47,9 @@ final class CheckRecorder: Sendable {
         _ server: String, _ t: HealthTransition, after count: Int = 0, seconds: Double = 5,
         sourceLocation: Testing.SourceLocation = #_sourceLocation
     ) -> Bool {
-        wait(server, t == .wentUp ? "transition up" : "transition down", seconds: seconds, sourceLocation: sourceLocation) {
+        wait(
+            server, t == .wentUp ? "transition up" : "transition down", seconds: seconds, sourceLocation: sourceLocation
+        ) {
             $0.dropFirst(count).contains { $0.transition == t }
         }
     }
@@ -99,7 +103,9 @@ enum HealthHarness {
     }
 
     /// Waits until something accepts connections on `port`.
-    static func waitForPort(_ port: UInt16, seconds: Double = 10, sourceLocation: Testing.SourceLocation = #_sourceLocation) -> Bool {
+    static func waitForPort(
+        _ port: UInt16, seconds: Double = 10, sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if canConnect(port) { return true }
@@ -219,7 +225,9 @@ final class HealthTestServer: @unchecked Sendable {
                 switch respond(request) {
                 case .send(let bytes):
                     var offset = 0
-                    while offset < bytes.count, case .done(let n)? = try? client.send(bytes, from: offset) { offset += n }
+                    while offset < bytes.count, case .done(let n)? = try? client.send(bytes, from: offset) {
+                        offset += n
+                    }
                     answered = true
                 case .silent:
                     held.append(client)

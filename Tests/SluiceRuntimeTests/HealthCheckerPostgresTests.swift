@@ -12,7 +12,8 @@ import Testing
 
     @Test func upThenDownAfterStop() throws {
         guard getuid() == 0 else {
-            Issue.record("the PostgreSQL test runs postgres as the `postgres` user and needs root (make test runs as root)")
+            Issue.record(
+                "the PostgreSQL test runs postgres as the `postgres` user and needs root (make test runs as root)")
             return
         }
         guard HealthHarness.binary("initdb", in: [Self.bin], package: "postgresql") != nil,
@@ -40,7 +41,8 @@ import Testing
         let port = try HealthHarness.freePort()
         // -l: the server's output goes to a file, so pg_ctl's pipe closes when it returns.
         let start = try asPostgres(
-            "\(Self.bin)/pg_ctl -D \(data) -l \(data)/server.log -o '-p \(port) -k \(data) -c listen_addresses=127.0.0.1' -w start")
+            "\(Self.bin)/pg_ctl -D \(data) -l \(data)/server.log -o '-p \(port) -k \(data) -c listen_addresses=127.0.0.1' -w start"
+        )
         guard start.status == 0 else {
             Issue.record("pg_ctl start failed: \(start.output)")
             return

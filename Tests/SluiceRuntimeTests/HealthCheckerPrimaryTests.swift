@@ -14,7 +14,9 @@ import Testing
     }
 
     /// Polls `condition` up to `seconds`; records every gate seen on the way in `seen`.
-    static func wait(_ pool: PoolRuntime, seconds: Double = 5, seen: inout [PrimaryGate], _ condition: () -> Bool) -> Bool {
+    static func wait(
+        _ pool: PoolRuntime, seconds: Double = 5, seen: inout [PrimaryGate], _ condition: () -> Bool
+    ) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let gate = pool.primaryGate

@@ -41,7 +41,8 @@ final class HealthTestRedis {
     @Test func failoverMovesTheMaster() throws {
         guard let bin = Self.binaries() else { return }
         guard let first = try HealthTestRedis(server: bin.server) else { return }
-        guard let second = try HealthTestRedis(server: bin.server, extra: ["--replicaof", "127.0.0.1", "\(first.port)"])
+        guard
+            let second = try HealthTestRedis(server: bin.server, extra: ["--replicaof", "127.0.0.1", "\(first.port)"])
         else { return }
         let interval = Duration.milliseconds(100)
         let (rise, fall) = (2, 3)
@@ -64,8 +65,11 @@ final class HealthTestRedis {
         let seen2 = recorder.results("r2").count
         let started = Date()
         #expect(try HealthHarness.run(bin.cli, ["-p", "\(second.port)", "replicaof", "no", "one"]).status == 0)
-        #expect(try HealthHarness.run(bin.cli, ["-p", "\(first.port)", "replicaof", "127.0.0.1", "\(second.port)"]).status == 0)
-        guard recorder.waitTransition("r2", .wentUp, after: seen2), recorder.waitTransition("r1", .wentDown, after: seen1)
+        #expect(
+            try HealthHarness.run(bin.cli, ["-p", "\(first.port)", "replicaof", "127.0.0.1", "\(second.port)"]).status
+                == 0)
+        guard recorder.waitTransition("r2", .wentUp, after: seen2),
+            recorder.waitTransition("r1", .wentDown, after: seen1)
         else { return }
         let elapsed = Date().timeIntervalSince(started)
         // interval x fall, jitter and each probe's own time, plus a margin for a busy machine.
@@ -81,10 +85,14 @@ final class HealthTestRedis {
 
     @Test func passwordIsSentFirst() throws {
         guard let bin = Self.binaries() else { return }
-        guard let redis = try HealthTestRedis(server: bin.server, extra: ["--requirepass", "s3cret word"]) else { return }
-        let right = HealthHarness.pool(.redis(password: "s3cret word"), servers: [("right", redis.port)], rise: 1, fall: 1)
+        guard let redis = try HealthTestRedis(server: bin.server, extra: ["--requirepass", "s3cret word"]) else {
+            return
+        }
+        let right = HealthHarness.pool(
+            .redis(password: "s3cret word"), servers: [("right", redis.port)], rise: 1, fall: 1)
         let none = HealthHarness.pool(.redis(password: nil), servers: [("none", redis.port)], rise: 1, fall: 1)
-        let wrong = HealthHarness.pool(.redisMaster(password: "nope"), servers: [("wrong", redis.port)], rise: 1, fall: 1)
+        let wrong = HealthHarness.pool(
+            .redisMaster(password: "nope"), servers: [("wrong", redis.port)], rise: 1, fall: 1)
         let recorder = CheckRecorder()
         let checker = try HealthChecker(logger: recorder.logger, onResult: recorder.callback)
         defer { checker.stop() }

@@ -29,7 +29,8 @@ private func isUp(_ s: ServerRuntime) -> Bool { s.healthy.load(ordering: .relaxe
             // The run may be longer only when it began before the previous transition ended it.
             let previous = results[..<i].lastIndex { $0.transition != nil }
             let counted = previous.map { min(run, i - $0) } ?? run
-            #expect(counted == need, "transition \(t) at result \(i) after \(counted) results, expected \(need)",
+            #expect(
+                counted == need, "transition \(t) at result \(i) after \(counted) results, expected \(need)",
                 sourceLocation: sourceLocation)
         }
     }
@@ -212,7 +213,8 @@ private func isUp(_ s: ServerRuntime) -> Bool { s.healthy.load(ordering: .relaxe
     @Test func checkNoneIsUpAndObserveTakesItDown() throws {
         let server = try Self.acceptAndClose()
         defer { server.stop() }
-        let pool = HealthHarness.pool(.none, servers: [("n", server.port)], rise: 2, fall: 2, initState: .down, observe: true)
+        let pool = HealthHarness.pool(
+            .none, servers: [("n", server.port)], rise: 2, fall: 2, initState: .down, observe: true)
         let quiet = HealthHarness.pool(.none, servers: [("q", server.port)], fall: 1, observe: false)
         let n = pool.allServers[0]
         let q = quiet.allServers[0]
@@ -239,7 +241,8 @@ private func isUp(_ s: ServerRuntime) -> Bool { s.healthy.load(ordering: .relaxe
     }
 
     @Test func observedFailuresFromManyThreadsAllCount() throws {
-        let pool = HealthHarness.pool(.none, servers: [("o", try HealthHarness.freePort())], rise: 1, fall: 1000, observe: true)
+        let pool = HealthHarness.pool(
+            .none, servers: [("o", try HealthHarness.freePort())], rise: 1, fall: 1000, observe: true)
         let o = pool.allServers[0]
         let recorder = CheckRecorder()
         let checker = try HealthChecker(logger: recorder.logger, onResult: recorder.callback)

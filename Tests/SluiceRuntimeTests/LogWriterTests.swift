@@ -38,15 +38,23 @@ import SluiceCore
         let kept = lines.filter { $0.contains(#"msg="line "#) }
         #expect(kept.count + Int(dropped) == 1000)
         // What was kept is the oldest, in order: a full queue drops the newest.
-        #expect(kept.enumerated().allSatisfy { $0.element.hasSuffix(#" info n=\#($0.offset) msg="line \#($0.offset)""# + "\n") })
+        #expect(
+            kept.enumerated().allSatisfy {
+                $0.element.hasSuffix(#" info n=\#($0.offset) msg="line \#($0.offset)""# + "\n")
+            })
         // One report per time the writer found drops: they add up to the counter, each
         // well formed, and the last line is one.
         let reports = lines.filter { $0.contains("log lines dropped") }
         let counts = reports.compactMap { line in
-            line.split(separator: " ").first { $0.hasPrefix("dropped=") }.flatMap { UInt64($0.dropFirst("dropped=".count)) }
+            line.split(separator: " ").first { $0.hasPrefix("dropped=") }.flatMap {
+                UInt64($0.dropFirst("dropped=".count))
+            }
         }
         #expect(counts.reduce(0, +) == dropped, "\(reports)")
-        #expect(zip(reports, counts).allSatisfy { $0.hasSuffix(#" warn dropped=\#($1) msg="\#($1) log lines dropped""# + "\n") })
+        #expect(
+            zip(reports, counts).allSatisfy {
+                $0.hasSuffix(#" warn dropped=\#($1) msg="\#($1) log lines dropped""# + "\n")
+            })
         #expect(lines.last?.contains("log lines dropped") == true)
         #expect(logger.droppedLines == dropped)
     }
@@ -72,19 +80,32 @@ import SluiceCore
         }
         func summed(_ field: String, _ suffix: String) -> Int {
             lines.filter { $0.hasSuffix(suffix) }.compactMap { line in
-                line.split(separator: " ").first { $0.hasPrefix(field + "=") }.flatMap { Int($0.dropFirst(field.count + 1)) }
+                line.split(separator: " ").first { $0.hasPrefix(field + "=") }.flatMap {
+                    Int($0.dropFirst(field.count + 1))
+                }
             }.reduce(0, +)
         }
         // Whatever the timing, every warning is in a full line or a summary, and the fields of
         // a counted one were never built.
-        let pgFull = lines.filter { $0.contains(" warn pool=pg client=") && $0.hasSuffix("msg=\"no server available\"\n") }
-        #expect(pgFull.first?.hasSuffix(#" warn pool=pg client=10.0.0.0:5432 msg="no server available""# + "\n") == true)
+        let pgFull = lines.filter {
+            $0.contains(" warn pool=pg client=") && $0.hasSuffix("msg=\"no server available\"\n")
+        }
+        #expect(
+            pgFull.first?.hasSuffix(#" warn pool=pg client=10.0.0.0:5432 msg="no server available""# + "\n") == true)
         #expect(pgFull.count + summed("clients", "clients refused: no server available\"\n") == 500)
         #expect(count("connect failed") + summed("attempts", "connect attempts failed\"\n") == 3)
-        #expect(lines.contains { $0.hasSuffix(#" warn pool=pg server=pg1 client=10.0.0.0:5432 error=refused msg="connect failed""# + "\n") })
-        #expect(lines.contains { $0.hasSuffix(#" warn pool=redis client=10.0.0.7:5432 msg="no server available""# + "\n") })
+        #expect(
+            lines.contains {
+                $0.hasSuffix(
+                    #" warn pool=pg server=pg1 client=10.0.0.0:5432 error=refused msg="connect failed""# + "\n")
+            })
+        #expect(
+            lines.contains { $0.hasSuffix(#" warn pool=redis client=10.0.0.7:5432 msg="no server available""# + "\n") })
         #expect(built.load(ordering: .relaxed) == lines.filter { $0.contains(" client=") }.count)
-        #expect(lines.contains { $0.hasSuffix(#" warn pool=pg clients=499 msg="499 clients refused: no server available""# + "\n") }
+        #expect(
+            lines.contains {
+                $0.hasSuffix(#" warn pool=pg clients=499 msg="499 clients refused: no server available""# + "\n")
+            }
                 || pgFull.count > 1, "\(lines)")
     }
 
@@ -95,7 +116,9 @@ import SluiceCore
         for _ in 0..<3 { logger.clientWarning(.queueTimeout, pool: "q") }
         // Nothing else is logged: the writer wakes by itself when the second is over.
         let deadline = ContinuousClock.now + .seconds(10)
-        while !sink.written.contains(where: { $0.contains("clients refused: queue timeout") }) && ContinuousClock.now < deadline {
+        while !sink.written.contains(where: { $0.contains("clients refused: queue timeout") })
+            && ContinuousClock.now < deadline
+        {
             Thread.sleep(forTimeInterval: 0.01)
         }
         let lines = sink.written
@@ -103,7 +126,9 @@ import SluiceCore
         let summary = try #require(lines.last { $0.contains("clients refused: queue timeout") }, "no summary: \(lines)")
         let n = lines.filter { $0.hasSuffix(#"msg="queue timeout""# + "\n") }.count
         // Two of three counted, unless this thread slept a whole second between the calls.
-        #expect(summary.hasSuffix(#" warn pool=q clients=\#(3 - n) msg="\#(3 - n) clients refused: queue timeout""# + "\n"), "\(lines)")
+        #expect(
+            summary.hasSuffix(#" warn pool=q clients=\#(3 - n) msg="\#(3 - n) clients refused: queue timeout""# + "\n"),
+            "\(lines)")
         logger.close(timeoutMillis: 10_000)
     }
 
@@ -124,14 +149,25 @@ import SluiceCore
         logger.close(timeoutMillis: 10_000)
         let all = records.withLock { $0 }
         let full = try #require(all.first)
-        #expect(full == ["PRIORITY=4", "SYSLOG_IDENTIFIER=sluice", "SLUICE_POOL=pg", "SLUICE_CLIENT=10.0.0.1:5000",
-                         "MESSAGE=no server available pool=pg client=10.0.0.1:5000"])
+        #expect(
+            full == [
+                "PRIORITY=4", "SYSLOG_IDENTIFIER=sluice", "SLUICE_POOL=pg", "SLUICE_CLIENT=10.0.0.1:5000",
+                "MESSAGE=no server available pool=pg client=10.0.0.1:5000",
+            ])
         let reports = all.filter { $0.last?.contains("log lines dropped") == true }
-        #expect(reports.reduce(0) { total, r in total + (r.first { $0.hasPrefix("SLUICE_DROPPED=") }.flatMap { UInt64($0.dropFirst(15)) } ?? 0) } == dropped)
+        #expect(
+            reports.reduce(0) { total, r in
+                total + (r.first { $0.hasPrefix("SLUICE_DROPPED=") }.flatMap { UInt64($0.dropFirst(15)) } ?? 0)
+            } == dropped)
         #expect(reports.allSatisfy { $0.first == "PRIORITY=4" })
         let summaries = all.filter { $0.last?.contains("clients refused") == true }
         let n = 3 - all.filter { $0.last?.hasPrefix("MESSAGE=no server available") == true }.count
-        #expect(summaries == [["PRIORITY=4", "SYSLOG_IDENTIFIER=sluice", "SLUICE_POOL=pg", "SLUICE_CLIENTS=\(n)",
-                               "MESSAGE=\(n) clients refused: no server available pool=pg clients=\(n)"]])
+        #expect(
+            summaries == [
+                [
+                    "PRIORITY=4", "SYSLOG_IDENTIFIER=sluice", "SLUICE_POOL=pg", "SLUICE_CLIENTS=\(n)",
+                    "MESSAGE=\(n) clients refused: no server available pool=pg clients=\(n)",
+                ]
+            ])
     }
 }

@@ -5,14 +5,18 @@ import Testing
 
 @Suite struct LoggerTests {
     @Test func journalFieldsNameEveryKey() {
-        let fields = Logger.journalFields(.warn, "server down", ["pool": "pg", "server": "pg1", "client": "10.0.0.7:5555", "reason": "timeout after 1000ms"])
+        let fields = Logger.journalFields(
+            .warn, "server down",
+            ["pool": "pg", "server": "pg1", "client": "10.0.0.7:5555", "reason": "timeout after 1000ms"])
         #expect(fields.contains("PRIORITY=4"))
         #expect(fields.contains("SLUICE_POOL=pg"))
         #expect(fields.contains("SLUICE_SERVER=pg1"))
         #expect(fields.contains("SLUICE_CLIENT=10.0.0.7:5555"))
         #expect(fields.contains("SLUICE_REASON=timeout after 1000ms"))
         #expect(fields.contains("SYSLOG_IDENTIFIER=sluice"))
-        #expect(fields.last == #"MESSAGE=server down pool=pg server=pg1 client=10.0.0.7:5555 reason="timeout after 1000ms""#)
+        #expect(
+            fields.last == #"MESSAGE=server down pool=pg server=pg1 client=10.0.0.7:5555 reason="timeout after 1000ms""#
+        )
         #expect(Logger.journalFields(.error, "x", [:]).contains("PRIORITY=3"))
         #expect(Logger.journalFields(.debug, "x", ["bytes-in": "1"]).contains("SLUICE_BYTES_IN=1"))
     }

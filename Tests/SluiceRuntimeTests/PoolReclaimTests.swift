@@ -16,13 +16,18 @@ import Testing
         config.settings.check.interval = .milliseconds(50)
         config.settings.balance = balance
         config.servers = names.enumerated().map { i, name in
-            ServerConfig(name: name, address: ServerAddress(host: "10.0.0.\(i + 1)", endpoint: IPEndpoint(IPAddress("10.0.0.\(i + 1)")!, 5432)))
+            ServerConfig(
+                name: name,
+                address: ServerAddress(
+                    host: "10.0.0.\(i + 1)", endpoint: IPEndpoint(IPAddress("10.0.0.\(i + 1)")!, 5432)))
         }
         return PoolRuntime(index: 0, config)
     }
 
     static func server(_ name: String, _ last: Int) -> ServerConfig {
-        ServerConfig(name: name, address: ServerAddress(host: "10.0.1.\(last)", endpoint: IPEndpoint(IPAddress("10.0.1.\(last)")!, 5432)))
+        ServerConfig(
+            name: name,
+            address: ServerAddress(host: "10.0.1.\(last)", endpoint: IPEndpoint(IPAddress("10.0.1.\(last)")!, 5432)))
     }
 
     static let key = FlowKey(address: IPAddress("192.0.2.1")!, port: 40000)
@@ -63,7 +68,9 @@ import Testing
             #expect(view.servers.map(\.name) == ["a", "c", "d"], "\(balance)")
             var picked: [String] = []
             for port in 0..<60 {
-                guard case .server(let s) = view.pick(FlowKey(address: IPAddress("192.0.2.\(port % 7 + 1)")!, port: UInt16(port)), avoiding: nil)
+                guard
+                    case .server(let s) = view.pick(
+                        FlowKey(address: IPAddress("192.0.2.\(port % 7 + 1)")!, port: UInt16(port)), avoiding: nil)
                 else {
                     Issue.record("\(balance): no server")
                     break
@@ -134,17 +141,18 @@ import Testing
         let reclaimed = Mutex<[ServerRuntime]>([])
         var threads: [ThreadHandle] = []
         for t in 0..<2 {
-            threads.append(ThreadHandle.spawn(name: "pick\(t)") {
-                var view = PoolView(pool)
-                while !stop.load(ordering: .relaxed) {
-                    view.refresh()
-                    guard case .server(let s) = view.pick(Self.key, avoiding: nil) else { continue }
-                    // A session on a server already dropped from the table would be lost to
-                    // `show servers` and the drain timeout.
-                    if !pool.allServers.contains(where: { $0 === s }) { lateSessions.add(1, ordering: .relaxed) }
-                    s.stats.active.wrappingSubtract(1, ordering: .relaxed)
-                }
-            })
+            threads.append(
+                ThreadHandle.spawn(name: "pick\(t)") {
+                    var view = PoolView(pool)
+                    while !stop.load(ordering: .relaxed) {
+                        view.refresh()
+                        guard case .server(let s) = view.pick(Self.key, avoiding: nil) else { continue }
+                        // A session on a server already dropped from the table would be lost to
+                        // `show servers` and the drain timeout.
+                        if !pool.allServers.contains(where: { $0 === s }) { lateSessions.add(1, ordering: .relaxed) }
+                        s.stats.active.wrappingSubtract(1, ordering: .relaxed)
+                    }
+                })
         }
         for round in 0..<300 {
             let victim = pool.members[round % 4]
@@ -198,7 +206,10 @@ import Testing
         while weakA != nil && Instant.now() < deadline { ProcessControl.sleepMillis(5) }
         #expect(weakA == nil, "something still holds the reclaimed server")
         // Its slot is reused by the next server the checker takes, which is checked.
-        let c = try #require(pool.add(ServerConfig(name: "c", address: ServerAddress(host: "127.0.0.1", endpoint: IPEndpoint(.loopbackV4, port)))))
+        let c = try #require(
+            pool.add(
+                ServerConfig(
+                    name: "c", address: ServerAddress(host: "127.0.0.1", endpoint: IPEndpoint(.loopbackV4, port)))))
         checker.watch(pool: pool)
         let until = Instant.now() + .seconds(5)
         while checker.lastResult(for: c) == nil && Instant.now() < until { ProcessControl.sleepMillis(5) }

@@ -11,7 +11,8 @@ import Testing
         var config = PoolConfig(name: "p")
         config.settings.slowstart = .seconds(60)
         config.servers = names.enumerated().map { i, name in
-            ServerConfig(name: name, address: ServerAddress(host: "127.0.0.1", endpoint: IPEndpoint(.loopbackV4, UInt16(i + 1))))
+            ServerConfig(
+                name: name, address: ServerAddress(host: "127.0.0.1", endpoint: IPEndpoint(.loopbackV4, UInt16(i + 1))))
         }
         return PoolRuntime(index: 0, config)
     }

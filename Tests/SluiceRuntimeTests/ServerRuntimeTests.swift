@@ -8,7 +8,8 @@ import Testing
 
 @Suite struct ServerRuntimeTests {
     static func server(weight: Int) -> ServerRuntime {
-        var config = ServerConfig(name: "a", address: ServerAddress(host: "127.0.0.1", endpoint: IPEndpoint(.loopbackV4, 1)))
+        var config = ServerConfig(
+            name: "a", address: ServerAddress(host: "127.0.0.1", endpoint: IPEndpoint(.loopbackV4, 1)))
         config.weight = weight
         return ServerRuntime(config, healthy: false)
     }
@@ -39,12 +40,15 @@ import Testing
     @Test func serverComingUpIsSeenWithItsRampInTheSameStep() {
         var config = PoolConfig(name: "p")
         config.settings.slowstart = .seconds(60)
-        config.servers = [ServerConfig(name: "a", address: ServerAddress(host: "127.0.0.1", endpoint: IPEndpoint(.loopbackV4, 1)))]
+        config.servers = [
+            ServerConfig(name: "a", address: ServerAddress(host: "127.0.0.1", endpoint: IPEndpoint(.loopbackV4, 1)))
+        ]
         let pool = PoolRuntime(index: 0, config)
         let server = pool.allServers[0]
         server.healthy.store(false, ordering: .relaxed)
         let before = pool.version.load(ordering: .acquiring)
-        let result = HealthResult(success: true, reason: "ok", duration: .milliseconds(1), transition: .wentUp, up: true)
+        let result = HealthResult(
+            success: true, reason: "ok", duration: .milliseconds(1), transition: .wentUp, up: true)
         HealthChecker.apply(server, pool, result, logger: Logger(level: .error))
         #expect(pool.version.load(ordering: .acquiring) != before)
         let view = server.balancerView(now: Instant.now(), slowstart: config.settings.slowstart)

@@ -106,7 +106,8 @@ import Testing
             rounds += 1
             if sent < payload.count {
                 let r = try payload.withUnsafeBytes {
-                    try rig.client.a.write(UnsafeRawBufferPointer(rebasing: $0[sent..<min(sent + 65536, payload.count)]))
+                    try rig.client.a.write(
+                        UnsafeRawBufferPointer(rebasing: $0[sent..<min(sent + 65536, payload.count)]))
                 }
                 if case .done(let n) = r { sent += n }
             }

@@ -86,7 +86,9 @@ extension AdminReplyText {
                     }
                 ).text)
         }
-        let header = ["POOL", "MODE", "BALANCE", "BINDS", "SERVERS", "SESSIONS", "TOTAL", "QUEUE", "PRIMARIES", "PRIMARY"]
+        let header = [
+            "POOL", "MODE", "BALANCE", "BINDS", "SERVERS", "SESSIONS", "TOTAL", "QUEUE", "PRIMARIES", "PRIMARY",
+        ]
         let rows = list.map { p in
             [
                 p.name, p.mode, p.balance, p.binds.joined(separator: ","), "\(p.serversUp)/\(p.serversTotal)",

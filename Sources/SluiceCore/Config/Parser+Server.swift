@@ -88,8 +88,10 @@ extension ConfigParser {
         case .failed(let reason):
             report(line, "cannot resolve host '\(host)' of server '\(server)': \(reason)")
         case .noAnswer(let within):
-            report(line, "cannot resolve host '\(host)' of server '\(server)': no answer within \(within) "
-                + "(name server slow or unreachable)")
+            report(
+                line,
+                "cannot resolve host '\(host)' of server '\(server)': no answer within \(within) "
+                    + "(name server slow or unreachable)")
         }
         return nil
     }

@@ -103,7 +103,8 @@ struct ConfigParser {
             var pool = PoolConfig(name: name)
             pool.settings = defaults
             pool.line = line.line
-            result.pools.append(ParsedPool(config: pool, checkWritten: defaultsWriteCheck, maxconnLine: defaultsMaxconnLine))
+            result.pools.append(
+                ParsedPool(config: pool, checkWritten: defaultsWriteCheck, maxconnLine: defaultsMaxconnLine))
             section = .pool
         default:
             report(

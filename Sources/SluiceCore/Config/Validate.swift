@@ -24,7 +24,8 @@ enum ConfigValidator {
                     if p.settings.maxconn == 0 {
                         report(
                             line,
-                            "pool '\(p.name)' has mode udp with maxconn 0 (a udp pool needs a cap on its flows: 1..\(ConfigParser.maxConnLimit); without maxconn it is \(PoolSettings.udpDefaultMaxconn))")
+                            "pool '\(p.name)' has mode udp with maxconn 0 (a udp pool needs a cap on its flows: 1..\(ConfigParser.maxConnLimit); without maxconn it is \(PoolSettings.udpDefaultMaxconn))"
+                        )
                     }
                 } else {
                     pools[i].config.settings.maxconn = PoolSettings.udpDefaultMaxconn
@@ -32,7 +33,8 @@ enum ConfigValidator {
                 if p.settings.proxyProtocol != .off {
                     report(
                         pool.lines["proxy-protocol"] ?? p.line,
-                        "pool '\(p.name)' has mode udp with proxy-protocol \(p.settings.proxyProtocol.rawValue) (PROXY headers are sent on TCP pools only)")
+                        "pool '\(p.name)' has mode udp with proxy-protocol \(p.settings.proxyProtocol.rawValue) (PROXY headers are sent on TCP pools only)"
+                    )
                 }
             }
             if let first = poolLines[p.name] {

@@ -153,7 +153,9 @@ enum ValueParser {
     }
 
     /// Splits `HOST:PORT` or `[V6]:PORT`; returns the host without brackets and whether it had them.
-    static func splitHostPort(_ text: String, _ what: String) -> Result<
+    static func splitHostPort(
+        _ text: String, _ what: String
+    ) -> Result<
         (host: Substring, bracketed: Bool, port: UInt16), ValueError
     > {
         let expected = "(expected ADDR:PORT, with IPv6 as [ADDR]:PORT)"

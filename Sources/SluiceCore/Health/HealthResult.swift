@@ -19,7 +19,8 @@ package struct HealthResult: Sendable, Equatable, CustomStringConvertible {
     package var firstAwaited = false
 
     package init(
-        success: Bool, reason: String, duration: Duration?, observed: Bool = false, transition: HealthTransition?, up: Bool,
+        success: Bool, reason: String, duration: Duration?, observed: Bool = false, transition: HealthTransition?,
+        up: Bool,
         replicationOffset: UInt64? = nil
     ) {
         self.success = success

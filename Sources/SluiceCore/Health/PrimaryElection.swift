@@ -103,7 +103,8 @@ package struct PrimaryElection: Sendable, Equatable {
         let passing = candidates.indices.filter { candidates[$0].passing }
         if (passing.count > 1) != conflict {
             conflict.toggle()
-            events.append(conflict ? .conflictStarted(passing: passing, kept: primary) : .conflictEnded(passing: passing))
+            events.append(
+                conflict ? .conflictStarted(passing: passing, kept: primary) : .conflictEnded(passing: passing))
         }
         return events
     }

@@ -71,7 +71,8 @@ package struct MatcherState: Sendable {
         if mismatched, !buffer.isEmpty {
             outcome = .fail(Self.unexpected(buffer[...]))
         } else {
-            outcome = .fail(buffer.isEmpty ? "connection closed without a reply" : "connection closed after \(buffer.count) bytes")
+            outcome = .fail(
+                buffer.isEmpty ? "connection closed without a reply" : "connection closed after \(buffer.count) bytes")
         }
         return outcome
     }

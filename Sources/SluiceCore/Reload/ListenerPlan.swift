@@ -60,21 +60,27 @@ package struct ListenerPlan: Sendable, Equatable {
         }
         for pool in next.pools {
             let mode = pool.settings.mode
-            for bind in pool.binds where !keptSockets.contains(where: { $0.serves(bind, mode) && $0.pool == pool.name }) {
+            for bind in pool.binds where !keptSockets.contains(where: { $0.serves(bind, mode) && $0.pool == pool.name })
+            {
                 // An address leaving one pool for another keeps its socket.
                 if let i = freed.firstIndex(where: { $0.serves(bind, mode) }) {
                     let socket = freed.remove(at: i)
-                    joining.append(Joining(
-                        pool: pool.name, name: bind.description, datagram: mode == .udp, moving: socket.id, line: pool.line))
+                    joining.append(
+                        Joining(
+                            pool: pool.name, name: bind.description, datagram: mode == .udp, moving: socket.id,
+                            line: pool.line))
                     continue
                 }
                 guard case .inet(let endpoint) = bind else {
-                    errors.append("\(next.file):\(pool.line): pool \(pool.name): \(bind) cannot be added by a reload "
-                        + "(systemd passes sockets at start only)")
+                    errors.append(
+                        "\(next.file):\(pool.line): pool \(pool.name): \(bind) cannot be added by a reload "
+                            + "(systemd passes sockets at start only)")
                     continue
                 }
-                joining.append(Joining(
-                    pool: pool.name, name: bind.description, datagram: mode == .udp, endpoint: endpoint, line: pool.line))
+                joining.append(
+                    Joining(
+                        pool: pool.name, name: bind.description, datagram: mode == .udp, endpoint: endpoint,
+                        line: pool.line))
             }
         }
         kept = keptSockets.map(\.id)

@@ -37,7 +37,9 @@ package struct ReloadPlan: Sendable {
         var changed: [String] = []
         if next.workers != now.workers { changed.append("workers") }
         if next.pipeSize != now.pipeSize { changed.append("pipe-size") }
-        if next.adminSocket != now.adminSocket || next.adminAllowUIDs != now.adminAllowUIDs { changed.append("admin-socket") }
+        if next.adminSocket != now.adminSocket || next.adminAllowUIDs != now.adminAllowUIDs {
+            changed.append("admin-socket")
+        }
         if next.metrics != now.metrics { changed.append("metrics") }
         if next.user != now.user || next.group != now.group { changed.append("user/group") }
         if next.stateFile != now.stateFile { changed.append("state-file") }

@@ -53,13 +53,16 @@ package struct ServerPlan: Sendable, Equatable {
             }
             let old = server.config
             if old.address.endpoint != wanted.address.endpoint || old.backup != wanted.backup
-                || old.maxconn != wanted.maxconn || old.checkPort != wanted.checkPort {
+                || old.maxconn != wanted.maxconn || old.checkPort != wanted.checkPort
+            {
                 leaving.append(wanted.name)
                 joining.append(Joining(config: wanted, replacing: true))
                 changes.append((wanted.name, .replaced))
                 continue
             }
-            if !server.weightSetAtRunTime && server.weight != wanted.weight { weights.append((wanted.name, wanted.weight)) }
+            if !server.weightSetAtRunTime && server.weight != wanted.weight {
+                weights.append((wanted.name, wanted.weight))
+            }
             let state: AdminState = wanted.disabled ? .maint : .ready
             if !server.adminStateSetAtRunTime && server.adminState != state { states.append((wanted.name, state)) }
         }

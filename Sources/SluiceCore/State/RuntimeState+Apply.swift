@@ -45,7 +45,8 @@ extension RuntimeState {
                 continue
             }
             var server = ServerConfig(
-                name: ref.server, address: ServerAddress(host: "\(request.endpoint.address)", endpoint: request.endpoint))
+                name: ref.server,
+                address: ServerAddress(host: "\(request.endpoint.address)", endpoint: request.endpoint))
             server.weight = request.weight
             server.maxconn = request.maxconn
             server.backup = request.backup
@@ -54,8 +55,11 @@ extension RuntimeState {
         }
         for ref in overrides.keys.sorted(by: order) {
             let o = overrides[ref]!
-            let record = [o.state.map { StateFileText.line(.setState(ref, $0)) }, o.weight.map { StateFileText.line(.setWeight(ref, $0)) }]
-                .compactMap { $0 }.joined(separator: ", ")
+            let record = [
+                o.state.map { StateFileText.line(.setState(ref, $0)) },
+                o.weight.map { StateFileText.line(.setWeight(ref, $0)) },
+            ]
+            .compactMap { $0 }.joined(separator: ", ")
             guard let p = pool(ref, record) else { continue }
             guard let i = out.pools[p].servers.firstIndex(where: { $0.name == ref.server }) else {
                 dropped.append("\(record): no server '\(ref.server)' in pool '\(ref.pool)' any more")

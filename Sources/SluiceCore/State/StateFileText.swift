@@ -62,7 +62,16 @@ package enum StateFileText {
                 if trimmed.hasPrefix(versionPrefix) {
                     // Another version may mean other records: none of its lines is trusted.
                     let version = trimmed.dropFirst(versionPrefix.count)
-                    return (state, [Problem(line: 1, message: "unsupported state file version '\(version.prefix(20))' (expected v1); file ignored")])
+                    return (
+                        state,
+                        [
+                            Problem(
+                                line: 1,
+                                message:
+                                    "unsupported state file version '\(version.prefix(20))' (expected v1); file ignored"
+                            )
+                        ]
+                    )
                 }
                 problems.append(Problem(line: 1, message: "missing the first line '\(header)'"))
             }
@@ -78,8 +87,12 @@ package enum StateFileText {
                     state.record(request.command)
                 case .help, .show, .killSessions, .reload:
                     let verb = raw.split(separator: " ").first.map(String.init) ?? ""
-                    problems.append(Problem(
-                        line: number, message: "'\(verb.prefix(20))' is not a state record (expected set server, add server or del server)"))
+                    problems.append(
+                        Problem(
+                            line: number,
+                            message:
+                                "'\(verb.prefix(20))' is not a state record (expected set server, add server or del server)"
+                        ))
                 }
             }
         }

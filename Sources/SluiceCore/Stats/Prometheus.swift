@@ -23,7 +23,8 @@ package enum Prometheus {
             out.sample("sluice_bytes_total", [("pool", p.name), ("direction", "in")], p.bytesIn)
             out.sample("sluice_bytes_total", [("pool", p.name), ("direction", "out")], p.bytesOut)
         }
-        out.family("sluice_queue_current", "gauge", "Clients waiting for a free server slot or a first role-check result.")
+        out.family(
+            "sluice_queue_current", "gauge", "Clients waiting for a free server slot or a first role-check result.")
         for p in m.pools { out.sample("sluice_queue_current", [("pool", p.name)], p.queue) }
         out.family("sluice_rejected_total", "counter", "Clients rejected, by reason.")
         for p in m.pools {

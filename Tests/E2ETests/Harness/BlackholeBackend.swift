@@ -19,7 +19,8 @@ final class BlackholeBackend {
         // Backlog 0 still queues one connection; park a few so the queue is surely full.
         let target = try SocketAddress(host: "127.0.0.1", port: port)
         for _ in 0..<3 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(
+                AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             _ = target.withSockaddr { connect(fd, $0, $1) }
             fillers.append(fd)
         }

@@ -31,7 +31,8 @@ final class BulkClient: Sendable {
     var ends: (writer: String?, reader: String?) { core.ends.withLock { $0 } }
 
     func waitUntilReceived(_ bytes: Int, timeout: Duration = .seconds(5)) throws {
-        try waitUntil("\(bytes) bytes received", timeout: timeout, lastSeen: { "\(self.received) bytes, \(self.ends)" }) {
+        try waitUntil("\(bytes) bytes received", timeout: timeout, lastSeen: { "\(self.received) bytes, \(self.ends)" })
+        {
             received >= bytes
         }
     }
@@ -68,7 +69,8 @@ final class BulkClient: Sendable {
         while true {
             if core.stop.load(ordering: .acquiring) { return "stopped" }
             if deadline.expired { return "hung" }
-            let n = writing
+            let n =
+                writing
                 ? send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
                 : recv(fd, buffer.baseAddress, buffer.count, 0)
             if n > 0 {

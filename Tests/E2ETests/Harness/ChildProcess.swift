@@ -18,7 +18,8 @@ final class ChildProcess {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
-        output = OutputCollector(pipe.fileHandleForReading, name: "child-\(URL(fileURLWithPath: path).lastPathComponent)")
+        output = OutputCollector(
+            pipe.fileHandleForReading, name: "child-\(URL(fileURLWithPath: path).lastPathComponent)")
         try process.run()
     }
 
@@ -30,7 +31,9 @@ final class ChildProcess {
         let pid = child.process.processIdentifier
         var status: Int32 = 0
         var exitCode: Int32? = nil
-        try waitUntil("\(path) \(arguments.joined(separator: " ")) to finish", timeout: timeout, lastSeen: { child.output.text }) {
+        try waitUntil(
+            "\(path) \(arguments.joined(separator: " ")) to finish", timeout: timeout, lastSeen: { child.output.text }
+        ) {
             if !child.process.isRunning {
                 exitCode = child.process.terminationStatus
                 return true
@@ -65,7 +68,9 @@ final class RedisServer {
     init(replicaOf master: UInt16? = nil, password: String? = nil) throws {
         port = try FreePort.tcp()
         directory = try TempDirectory(prefix: "sluice-redis")
-        var args = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.url.path]
+        var args = [
+            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory.url.path,
+        ]
         if let master { args += ["--replicaof", "127.0.0.1", "\(master)"] }
         if let password { args += ["--requirepass", password] }
         child = try ChildProcess("/usr/bin/redis-server", args)
@@ -91,7 +96,8 @@ final class RedisServer {
 func redisServerPort(_ client: TestClient) throws -> UInt16 {
     try client.send("INFO server\r\n")
     let header = try client.readLine()  // $<length>
-    guard header.hasPrefix("$"), let length = Int(header.dropFirst().trimmingCharacters(in: .whitespacesAndNewlines)) else {
+    guard header.hasPrefix("$"), let length = Int(header.dropFirst().trimmingCharacters(in: .whitespacesAndNewlines))
+    else {
         throw HarnessError("unexpected INFO reply: \(header)")
     }
     var body: [UInt8] = []

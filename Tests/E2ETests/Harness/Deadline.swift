@@ -28,7 +28,8 @@ func waitUntil(
         if try condition() { return }
         if deadline.expired {
             let seen = lastSeen()
-            throw HarnessError("timed out after \(timeout) waiting for \(what)" + (seen.isEmpty ? "" : "; last seen: \(seen)"))
+            throw HarnessError(
+                "timed out after \(timeout) waiting for \(what)" + (seen.isEmpty ? "" : "; last seen: \(seen)"))
         }
         Thread.sleep(forTimeInterval: interval.seconds)
     }
@@ -40,7 +41,8 @@ extension Duration {
     /// `waitUntil`) and socket timeout (`SocketIO.setTimeouts`), never a normal run's.
     static let testTimeScale: Double = {
         guard let text = ProcessInfo.processInfo.environment["SLUICE_TEST_TIME_SCALE"],
-              let value = Double(text), value >= 1 else { return 1 }
+            let value = Double(text), value >= 1
+        else { return 1 }
         return value
     }()
 

@@ -12,7 +12,9 @@ struct EchoSession: Sendable {
 
 enum EchoSessions {
     /// Runs every session to its end; returns whether all finished within `timeout` and what failed.
-    static func run(port: UInt16, _ sessions: [EchoSession], timeout: Int, urgentInline: Bool = false) throws
+    static func run(
+        port: UInt16, _ sessions: [EchoSession], timeout: Int, urgentInline: Bool = false
+    ) throws
         -> (finished: Bool, failures: [String])
     {
         let failures = Mutex<[String]>([])

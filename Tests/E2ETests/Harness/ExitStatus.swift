@@ -6,7 +6,9 @@ enum ExitStatus: Equatable, CustomStringConvertible {
     case signaled(Int32)
 
     init(_ process: Process) {
-        self = process.terminationReason == .uncaughtSignal ? .signaled(process.terminationStatus) : .exited(process.terminationStatus)
+        self =
+            process.terminationReason == .uncaughtSignal
+            ? .signaled(process.terminationStatus) : .exited(process.terminationStatus)
     }
 
     var description: String {

@@ -17,7 +17,9 @@ struct FDTable: Equatable, CustomStringConvertible {
         let directory = "/proc/\(pid)/fd"
         for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
             // An fd closed between the listing and the readlink is simply gone.
-            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\(name)") else { continue }
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\(name)") else {
+                continue
+            }
             if target.hasPrefix("pipe:") {
                 pipes += 1
             } else {
@@ -47,19 +49,20 @@ final class FaultRig {
         socket = directory.path("admin.sock")
         echoPort = try FreePort.tcp()
         let metricsPort = try FreePort.tcp()
-        sluice = try SluiceProcess(config: """
-            global
-                workers 1
-                admin-socket \(socket)
-                metrics 127.0.0.1:\(metricsPort)
-                log-sessions on
-            \(global)
-            \(pools)
-            pool echo
-                bind 127.0.0.1:\(echoPort)
-                check none
-                server echo 127.0.0.1:\(echo.port)
-            """, in: directory)
+        sluice = try SluiceProcess(
+            config: """
+                global
+                    workers 1
+                    admin-socket \(socket)
+                    metrics 127.0.0.1:\(metricsPort)
+                    log-sessions on
+                \(global)
+                \(pools)
+                pool echo
+                    bind 127.0.0.1:\(echoPort)
+                    check none
+                    server echo 127.0.0.1:\(echo.port)
+                """, in: directory)
         let (sluice, socket) = (sluice, socket)
         let scrape = try E2E.AdminTests.httpGet(port: metricsPort, path: "/metrics")
         guard scrape.prefix(while: { $0 != "\r" }).contains(" 200 ") else {
@@ -69,8 +72,10 @@ final class FaultRig {
         // The admin and metrics clients' fds go once their lingering reads see the close: the
         // baseline is a table that stayed the same for 200 ms.
         var samples: [FDTable] = []
-        try waitUntil("a stable fd table", timeout: .seconds(3), interval: .milliseconds(20),
-                      lastSeen: { "\(samples.suffix(3))" }) {
+        try waitUntil(
+            "a stable fd table", timeout: .seconds(3), interval: .milliseconds(20),
+            lastSeen: { "\(samples.suffix(3))" }
+        ) {
             samples.append(try FDTable(pid: sluice.pid))
             return samples.count >= 10 && Set(samples.suffix(10).map(\.description)).count == 1
         }
@@ -79,12 +84,15 @@ final class FaultRig {
 
     /// `show sessions json` (every pool).
     func sessions() throws -> String {
-        try E2E.AdminTests.ctl(socket, "show", "sessions", "json").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try E2E.AdminTests.ctl(socket, "show", "sessions", "json").stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     func waitForNoSession(_ scenario: String, timeout: Duration = .seconds(5)) throws {
         var last = ""
-        try waitUntil("no session left after \(scenario)", timeout: timeout, interval: .milliseconds(20), lastSeen: { last }) {
+        try waitUntil(
+            "no session left after \(scenario)", timeout: timeout, interval: .milliseconds(20), lastSeen: { last }
+        ) {
             last = try sessions()
             return last == "[]"
         }
@@ -96,8 +104,10 @@ final class FaultRig {
     /// socket or timer grows past that.
     func waitForBaselineFDs(_ scenario: String, timeout: Duration = .seconds(3)) throws {
         var last = baseline
-        try waitUntil("sluice's fds back to the baseline after \(scenario)", timeout: timeout, interval: .milliseconds(20),
-                      lastSeen: { "now \(last); baseline \(self.baseline)" }) {
+        try waitUntil(
+            "sluice's fds back to the baseline after \(scenario)", timeout: timeout, interval: .milliseconds(20),
+            lastSeen: { "now \(last); baseline \(self.baseline)" }
+        ) {
             last = try FDTable(pid: sluice.pid)
             return last.others == baseline.others && last.pipes <= baseline.pipes + 4 + Sanitizer.symbolizerPipeFDs
         }

@@ -21,13 +21,16 @@ final class FloodRig {
         socket = directory.path("admin.sock")
         metricsPort = try FreePort.tcp()
         self.workers = workers
-        let lines = ["global", "workers \(workers)", "admin-socket \(socket)", "metrics 127.0.0.1:\(metricsPort)"] + global
+        let lines =
+            ["global", "workers \(workers)", "admin-socket \(socket)", "metrics 127.0.0.1:\(metricsPort)"] + global
         let config = lines[0] + "\n" + lines.dropFirst().map { "    \($0)\n" }.joined() + pools
         sluice = try SluiceProcess(config: config, in: directory)
         let (sluice, socket, metricsPort) = (sluice, socket, metricsPort)
         try sluice.explaining {
             _ = try Self.scrape(metricsPort, workers: workers)
-            guard try Self.admin(socket, "show info").hasPrefix("version ") else { throw HarnessError("show info did not answer") }
+            guard try Self.admin(socket, "show info").hasPrefix("version ") else {
+                throw HarnessError("show info did not answer")
+            }
         }
         baseline = try FDTable.stable(pid: sluice.pid)
     }
@@ -55,13 +58,16 @@ final class FloodRig {
 
     /// `show info json` as a dictionary.
     static func info(_ socket: String) throws -> [String: Any] {
-        guard let info = try adminJSON(socket, "show info") as? [String: Any] else { throw HarnessError("show info json: not an object") }
+        guard let info = try adminJSON(socket, "show info") as? [String: Any] else {
+            throw HarnessError("show info json: not an object")
+        }
         return info
     }
 
     /// `show sessions json` as rows.
     static func sessions(_ socket: String, pool: String? = nil) throws -> [[String: Any]] {
-        guard let rows = try adminJSON(socket, "show sessions" + (pool.map { " " + $0 } ?? "")) as? [[String: Any]] else {
+        guard let rows = try adminJSON(socket, "show sessions" + (pool.map { " " + $0 } ?? "")) as? [[String: Any]]
+        else {
             throw HarnessError("show sessions json: not an array of objects")
         }
         return rows
@@ -74,7 +80,9 @@ final class FloodRig {
         defer { client.close() }
         try client.send("GET /metrics HTTP/1.0\r\n\r\n")
         let response = try client.readToEOF()
-        if let problem = E2E.OperatorEndpointTests.problem(response, sample: "sluice_workers \(workers)") { throw HarnessError("scrape: \(problem)") }
+        if let problem = E2E.OperatorEndpointTests.problem(response, sample: "sluice_workers \(workers)") {
+            throw HarnessError("scrape: \(problem)")
+        }
         let text = String(decoding: response, as: UTF8.self)
         return String(text[text.range(of: "\r\n\r\n")!.upperBound...])
     }
@@ -97,7 +105,9 @@ final class FloodRig {
 
     func waitForNoSession(_ scenario: String, timeout: Duration = .seconds(10)) throws {
         var last = ""
-        try waitUntil("no session left after \(scenario)", timeout: timeout, interval: .milliseconds(20), lastSeen: { last }) {
+        try waitUntil(
+            "no session left after \(scenario)", timeout: timeout, interval: .milliseconds(20), lastSeen: { last }
+        ) {
             last = try admin("show sessions json").trimmingCharacters(in: .whitespacesAndNewlines)
             let info = try Self.info(socket)
             last += "; show info sessions_current \(info["sessions_current"] ?? "?")"
@@ -109,10 +119,13 @@ final class FloodRig {
     /// pool keeps empty pipes that sessions gave back, to hand them to the next ones.
     func waitForBaselineFDs(_ scenario: String, extraPipes: Int, timeout: Duration = .seconds(10)) throws {
         var last = baseline
-        try waitUntil("sluice's fds back to the baseline after \(scenario)", timeout: timeout, interval: .milliseconds(20),
-                      lastSeen: { "now \(last); baseline \(self.baseline)" }) {
+        try waitUntil(
+            "sluice's fds back to the baseline after \(scenario)", timeout: timeout, interval: .milliseconds(20),
+            lastSeen: { "now \(last); baseline \(self.baseline)" }
+        ) {
             last = try FDTable(pid: sluice.pid)
-            return last.others == baseline.others && last.pipes <= baseline.pipes + extraPipes + Sanitizer.symbolizerPipeFDs
+            return last.others == baseline.others
+                && last.pipes <= baseline.pipes + extraPipes + Sanitizer.symbolizerPipeFDs
         }
     }
 
@@ -133,8 +146,10 @@ extension FDTable {
     /// sluice's lingering reads see them close.
     static func stable(pid: Int32) throws -> FDTable {
         var samples: [FDTable] = []
-        try waitUntil("a stable fd table", timeout: .seconds(3), interval: .milliseconds(20),
-                      lastSeen: { "\(samples.suffix(3))" }) {
+        try waitUntil(
+            "a stable fd table", timeout: .seconds(3), interval: .milliseconds(20),
+            lastSeen: { "\(samples.suffix(3))" }
+        ) {
             samples.append(try FDTable(pid: pid))
             return samples.count >= 10 && Set(samples.suffix(10).map(\.description)).count == 1
         }

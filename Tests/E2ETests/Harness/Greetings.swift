@@ -2,7 +2,8 @@
 // reached from the greeting line.
 enum Greetings {
     /// Connects, reads the greeting and returns the client (still open) and the server name.
-    static func connect(port: UInt16, host: String = "127.0.0.1", source: String? = nil) throws -> (TestClient, String) {
+    static func connect(port: UInt16, host: String = "127.0.0.1", source: String? = nil) throws -> (TestClient, String)
+    {
         let client = try TestClient(port: port, host: host, source: source)
         return (client, try client.readLine())
     }

@@ -36,7 +36,9 @@ final class HeldConnections {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
         let address = try SocketAddress(host: "127.0.0.1", port: port)
-        guard address.withSockaddr({ connect(fd, $0, $1) }) == 0 else { throw HarnessError("connect :\(port): \(errnoText())") }
+        guard address.withSockaddr({ connect(fd, $0, $1) }) == 0 else {
+            throw HarnessError("connect :\(port): \(errnoText())")
+        }
         return fd
     }
 

@@ -36,7 +36,9 @@ final class ProxyHeaderBackend: Sendable {
             // 12 signature bytes, then version/command, family and a 2-byte length.
             guard let rest = read(fd, 11) else { return }
             let fixed = head + rest
-            guard fixed.prefix(12) == [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A] else { return }
+            guard fixed.prefix(12) == [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A] else {
+                return
+            }
             let meta = Array(fixed[12..<16])
             let length = Int(meta[2]) << 8 | Int(meta[3])
             guard let body = read(fd, length) else { return }

@@ -39,6 +39,7 @@ final class RoleAgent: Sendable {
         let deadline = Deadline(.seconds(60))
         while state.held.load(ordering: .relaxed) && !deadline.expired { usleep(1000) }
         let code = state.status.load(ordering: .relaxed)
-        _ = try? SocketIO.sendAll(fd, Array("HTTP/1.0 \(code) \(code == 200 ? "OK" : "Service Unavailable")\r\n\r\n".utf8))
+        _ = try? SocketIO.sendAll(
+            fd, Array("HTTP/1.0 \(code) \(code == 200 ? "OK" : "Service Unavailable")\r\n\r\n".utf8))
     }
 }

@@ -6,7 +6,9 @@
 import Foundation
 
 enum Sanitizer {
-    static var name: String? { ProcessInfo.processInfo.environment["SLUICE_SANITIZER"].flatMap { $0.isEmpty ? nil : $0 } }
+    static var name: String? {
+        ProcessInfo.processInfo.environment["SLUICE_SANITIZER"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     /// True when resident-memory bounds can be checked.
     static var memoryIsMeasurable: Bool { name == nil }

@@ -24,7 +24,9 @@ final class SilentNameServer: Sendable {
             sin.sin_port = in_port_t(53).bigEndian
             sin.sin_addr.s_addr = (UInt32(127) << 24 | UInt32(n)).bigEndian
             let rc = withUnsafePointer(to: &sin) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             if rc == 0 {
                 bound = (fd, "127.0.0.\(n)")
@@ -32,7 +34,9 @@ final class SilentNameServer: Sendable {
             }
             close(fd)
         }
-        guard let (fd, address) = bound else { throw HarnessError("no free 127.0.0.N:53 for a silent name server: \(errnoText())") }
+        guard let (fd, address) = bound else {
+            throw HarnessError("no free 127.0.0.N:53 for a silent name server: \(errnoText())")
+        }
         self.fd = fd
         self.address = address
         resolvConf = try directory.write("resolv.conf", "nameserver \(address)\n")
@@ -66,6 +70,9 @@ final class SilentNameServer: Sendable {
     /// this server. `environment` is set for the command (e.g. NOTIFY_SOCKET).
     func launcher(environment: [String: String] = [:]) -> [String] {
         ["/usr/bin/env"] + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-            + ["/usr/bin/unshare", "-m", "--", "/bin/sh", "-c", #"mount --bind "$0" /etc/resolv.conf && exec "$@""#, resolvConf]
+            + [
+                "/usr/bin/unshare", "-m", "--", "/bin/sh", "-c", #"mount --bind "$0" /etc/resolv.conf && exec "$@""#,
+                resolvConf,
+            ]
     }
 }

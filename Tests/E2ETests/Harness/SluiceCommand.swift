@@ -13,8 +13,10 @@ struct SluiceCommand {
     }
 
     /// `asNobody`: run as uid/gid 65534 through setpriv (the binary must be readable by nobody).
-    static func run(_ arguments: [String], binary: String = "sluice", asNobody: Bool = false,
-                    timeout: Duration = .seconds(10)) throws -> Result {
+    static func run(
+        _ arguments: [String], binary: String = "sluice", asNobody: Bool = false,
+        timeout: Duration = .seconds(10)
+    ) throws -> Result {
         let process = Process()
         var path = try SluiceBinary.path(binary)
         var copy: TempDirectory?
@@ -43,7 +45,9 @@ struct SluiceCommand {
         let stdout = OutputCollector(out.fileHandleForReading, name: "sluice-cmd-stdout")
         let stderr = OutputCollector(err.fileHandleForReading, name: "sluice-cmd-stderr")
         do {
-            try waitUntil("sluice \(arguments.joined(separator: " ")) to exit", timeout: timeout, lastSeen: { stderr.text }) {
+            try waitUntil(
+                "sluice \(arguments.joined(separator: " ")) to exit", timeout: timeout, lastSeen: { stderr.text }
+            ) {
                 !process.isRunning
             }
         } catch {

@@ -16,8 +16,10 @@ final class SluiceProcess {
     /// given the binary and its arguments after its own (e.g. unshare, for a private /etc/hosts).
     /// `waitForReady: false` returns once sluice is started: for scenarios where it may never
     /// become ready (a stalled lookup, a bad state file), which then watch its stderr and exit.
-    init(config: String, in directory: TempDirectory? = nil, launcher: [String] = [],
-         readyTimeout: Duration = .seconds(10), waitForReady: Bool = true) throws {
+    init(
+        config: String, in directory: TempDirectory? = nil, launcher: [String] = [],
+        readyTimeout: Duration = .seconds(10), waitForReady: Bool = true
+    ) throws {
         self.directory = try directory ?? TempDirectory()
         configPath = try self.directory.write("sluice.conf", config)
         let command = launcher + [try SluiceBinary.path(), "-f", configPath]
@@ -55,10 +57,15 @@ final class SluiceProcess {
 
     /// Waits until at least `count` stderr lines contain `needle`; fails with the whole log.
     func waitForLog(_ needle: String, count: Int = 1, timeout: Duration = .seconds(5)) throws {
-        try waitUntil("\(count) log line(s) containing \(needle)", timeout: timeout, lastSeen: { "\(self.status)\n\(self.stderr)" }) {
+        try waitUntil(
+            "\(count) log line(s) containing \(needle)", timeout: timeout,
+            lastSeen: { "\(self.status)\n\(self.stderr)" }
+        ) {
             if logLines(containing: needle).count >= count { return true }
             if !process.isRunning {
-                throw HarnessError("sluice exited (\(ExitStatus(process))) while waiting for \(needle); stderr:\n\(stderr)stdout:\n\(stdout)")
+                throw HarnessError(
+                    "sluice exited (\(ExitStatus(process))) while waiting for \(needle); stderr:\n\(stderr)stdout:\n\(stdout)"
+                )
             }
             return false
         }

@@ -28,7 +28,9 @@ enum SocketIO {
     /// Sends one byte as TCP urgent data (MSG_OOB).
     static func sendUrgent(_ fd: Int32, _ byte: UInt8) throws {
         var b = byte
-        guard Glibc.send(fd, &b, 1, Int32(MSG_OOB)) == 1 else { throw HarnessError("send(MSG_OOB) failed: errno \(errno)") }
+        guard Glibc.send(fd, &b, 1, Int32(MSG_OOB)) == 1 else {
+            throw HarnessError("send(MSG_OOB) failed: errno \(errno)")
+        }
     }
 
     static func setTimeouts(_ fd: Int32, _ timeout: Duration) {

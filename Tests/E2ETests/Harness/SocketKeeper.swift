@@ -47,7 +47,9 @@ final class SocketKeeper {
         input = inPipe.fileHandleForWriting
         output = OutputCollector(out.fileHandleForReading, name: "socket-keeper")
         try process.run()
-        try waitUntil("the keeper to listen", lastSeen: { self.output.text }) { self.output.text.contains("listening\n") }
+        try waitUntil("the keeper to listen", lastSeen: { self.output.text }) {
+            self.output.text.contains("listening\n")
+        }
     }
 
     /// Starts sluice on the kept socket; returns its pid once it logged `ready`.

@@ -59,7 +59,8 @@ final class StreamingEcho: Sendable {
                     }
                     let count = min(n - done, expected.count - used)
                     guard memcmp(buffer.baseAddress! + done, expected.baseAddress! + used, count) == 0 else {
-                        throw HarnessError("stream \(seed): the echo differs within bytes \(offset)..<\(offset + count)")
+                        throw HarnessError(
+                            "stream \(seed): the echo differs within bytes \(offset)..<\(offset + count)")
                     }
                     used += count
                     done += count

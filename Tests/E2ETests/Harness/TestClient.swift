@@ -67,7 +67,9 @@ final class TestClient: Sendable {
             switch try receive(max: 1) {
             case .bytes(let b) where b == [0x0A]: return String(decoding: line, as: UTF8.self)
             case .bytes(let b): line += b
-            case .eof: throw HarnessError("EOF from \(peer) after \(line.count) bytes of a line: \(String(decoding: line, as: UTF8.self))")
+            case .eof:
+                throw HarnessError(
+                    "EOF from \(peer) after \(line.count) bytes of a line: \(String(decoding: line, as: UTF8.self))")
             case .reset: throw HarnessError("connection reset by \(peer) while reading a line")
             }
         }
@@ -106,7 +108,9 @@ final class TestClient: Sendable {
         switch try receive() {
         case .eof, .reset: return
         case .bytes(let b):
-            throw HarnessError("expected the connection to be closed without data, got \(b.count) bytes: \(String(decoding: b, as: UTF8.self))")
+            throw HarnessError(
+                "expected the connection to be closed without data, got \(b.count) bytes: \(String(decoding: b, as: UTF8.self))"
+            )
         }
     }
 
@@ -138,7 +142,8 @@ extension TestClient {
                     return (0..<n).first { buffer[$0] != sent[offset + $0] }
                 }
                 if let mismatch {
-                    return "byte \(offset + mismatch) differs: sent \(expected[offset + mismatch]), got \(buffer[mismatch])"
+                    return
+                        "byte \(offset + mismatch) differs: sent \(expected[offset + mismatch]), got \(buffer[mismatch])"
                 }
                 offset += n
             }

@@ -12,7 +12,9 @@ final class TestServer: Sendable {
 
     /// `handler` runs on a dedicated thread per connection; the server closes the fd after it.
     /// `port` 0 picks a free one; a given port lets a test bring a server back where it was.
-    init(name: String, host: String = "127.0.0.1", port: UInt16 = 0, handler: @escaping @Sendable (Int32) -> Void) throws {
+    init(
+        name: String, host: String = "127.0.0.1", port: UInt16 = 0, handler: @escaping @Sendable (Int32) -> Void
+    ) throws {
         let address = try SocketAddress(host: host, port: port)
         let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError(operation: "socket", code: errno) }

@@ -81,7 +81,9 @@ final class UDPEchoBackend: Sendable {
             var peer = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let n = withUnsafeMutablePointer(to: &peer) { p in
-                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &length) }
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    recvfrom(fd, &buffer, buffer.count, 0, $0, &length)
+                }
             }
             guard n >= 0 else { continue }
             count.add(1, ordering: .relaxed)
@@ -143,7 +145,8 @@ final class UDPClient: Sendable {
         guard reply.from == target.description else {
             throw HarnessError("reply came from \(reply.from), expected \(target)")
         }
-        guard let colon = reply.bytes.firstIndex(of: UInt8(ascii: ":")), Array(reply.bytes[(colon + 1)...]) == payload else {
+        guard let colon = reply.bytes.firstIndex(of: UInt8(ascii: ":")), Array(reply.bytes[(colon + 1)...]) == payload
+        else {
             throw HarnessError("reply of \(reply.bytes.count) bytes is not NAME: + the \(payload.count) bytes sent")
         }
         return String(decoding: reply.bytes[..<colon], as: UTF8.self)
