@@ -171,9 +171,8 @@ extension Worker {
             pools[sessions[slot].pool].settings.proxyProtocol == .v2
             ? ProxyHeader.v2(source: source, destination: destination)
             : ProxyHeader.v1(source: source, destination: destination)
-        let written = header.withUnsafeBytes { bytes in
-            Result { () throws(Errno) in try sessions[slot].server.write(bytes) }
-        }
+        let server = sessions[slot].server
+        let written = Result { () throws(Errno) in try server.send(header) }
         guard case .success(.done(let n)) = written, n == header.count else {
             log.clientWarning(.proxyHeader, pool: pools[sessions[slot].pool].pool.name, ["client": "\(source)"])
             finish(slot, aborted: true, reason: "proxy header")
