@@ -103,26 +103,14 @@ final class FaultRig {
     /// holds at most two pipes (four fds) more than at the baseline. A leaked pipe, session
     /// socket or timer grows past that.
     func waitForBaselineFDs(_ scenario: String, timeout: Duration = .seconds(3)) throws {
-        var last = baseline
-        try waitUntil(
-            "sluice's fds back to the baseline after \(scenario)", timeout: timeout, interval: .milliseconds(20),
-            lastSeen: { "now \(last); baseline \(self.baseline)" }
-        ) {
-            last = try FDTable(pid: sluice.pid)
-            return last.others == baseline.others && last.pipes <= baseline.pipes + 4 + Sanitizer.symbolizerPipeFDs
-        }
+        try FDTable.waitForBaseline(baseline, pid: sluice.pid, after: scenario, extraPipes: 4, timeout: timeout)
     }
 
     /// A fresh 1 MiB session through the `echo` pool (same worker, same pipe pool) must come
     /// back byte-exact.
     func expectByteExactSession(_ scenario: String) throws {
         round += 1
-        let bytes = PseudoRandom.bytes(seed: 7000 + round, count: 1 << 20)
-        let (finished, failures) = try EchoSessions.run(
-            port: echoPort, [EchoSession(expected: bytes, write: { try $0.send(bytes) })], timeout: 10)
-        guard finished, failures.isEmpty else {
-            throw HarnessError("the session after \(scenario): finished \(finished), \(failures)")
-        }
+        try EchoSessions.expectByteExact(port: echoPort, seed: 7000 + round, after: scenario, timeout: 10)
     }
 
     /// The end of every scenario: nothing left behind, and sluice still moves bytes exactly.
@@ -144,4 +132,34 @@ final class FaultRig {
 
     /// Resident set size of sluice in KiB.
     func rssKiB() throws -> Int { try E2E.ReclaimTests.rssKiB(sluice.pid) }
+}
+
+extension FDTable {
+    /// Waits until every fd but pipes is as in `baseline`, and pipes at most `extraPipes` more
+    /// (a worker's pool keeps the empty pipes sessions gave back), plus TSan's symbolizer's.
+    static func waitForBaseline(
+        _ baseline: FDTable, pid: Int32, after scenario: String, extraPipes: Int, timeout: Duration
+    ) throws {
+        var last = baseline
+        try waitUntil(
+            "sluice's fds back to the baseline after \(scenario)", timeout: timeout, interval: .milliseconds(20),
+            lastSeen: { "now \(last); baseline \(baseline)" }
+        ) {
+            last = try FDTable(pid: pid)
+            return last.others == baseline.others
+                && last.pipes <= baseline.pipes + extraPipes + Sanitizer.symbolizerPipeFDs
+        }
+    }
+}
+
+extension EchoSessions {
+    /// One fresh 1 MiB session through `port` must come back byte-exact.
+    static func expectByteExact(port: UInt16, seed: UInt64, after scenario: String, timeout: Int) throws {
+        let bytes = PseudoRandom.bytes(seed: seed, count: 1 << 20)
+        let (finished, failures) = try run(
+            port: port, [EchoSession(expected: bytes, write: { try $0.send(bytes) })], timeout: timeout)
+        guard finished, failures.isEmpty else {
+            throw HarnessError("the session after \(scenario): finished \(finished), \(failures)")
+        }
+    }
 }

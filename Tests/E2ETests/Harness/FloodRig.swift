@@ -118,26 +118,14 @@ final class FloodRig {
     /// Every fd but pipes as at the baseline; pipes at most `extraPipes` more: each worker's
     /// pool keeps empty pipes that sessions gave back, to hand them to the next ones.
     func waitForBaselineFDs(_ scenario: String, extraPipes: Int, timeout: Duration = .seconds(10)) throws {
-        var last = baseline
-        try waitUntil(
-            "sluice's fds back to the baseline after \(scenario)", timeout: timeout, interval: .milliseconds(20),
-            lastSeen: { "now \(last); baseline \(self.baseline)" }
-        ) {
-            last = try FDTable(pid: sluice.pid)
-            return last.others == baseline.others
-                && last.pipes <= baseline.pipes + extraPipes + Sanitizer.symbolizerPipeFDs
-        }
+        try FDTable.waitForBaseline(
+            baseline, pid: sluice.pid, after: scenario, extraPipes: extraPipes, timeout: timeout)
     }
 
     /// A fresh 1 MiB session through `port` must come back byte-exact.
     func expectByteExactSession(port: UInt16, _ scenario: String) throws {
         round += 1
-        let bytes = PseudoRandom.bytes(seed: 9000 + round, count: 1 << 20)
-        let (finished, failures) = try EchoSessions.run(
-            port: port, [EchoSession(expected: bytes, write: { try $0.send(bytes) })], timeout: 20)
-        guard finished, failures.isEmpty else {
-            throw HarnessError("the session after \(scenario): finished \(finished), \(failures)")
-        }
+        try EchoSessions.expectByteExact(port: port, seed: 9000 + round, after: scenario, timeout: 20)
     }
 }
 
